@@ -26,7 +26,7 @@ def build(book_dir: Path) -> tuple[int, str]:
 
 def problems(log: str) -> list[str]:
     """The log lines that report a problem (Sphinx prefixes them with the file they concern)."""
-    return [line for line in log.splitlines() if PROBLEM.search(line) and "WARNING: Location" not in line]
+    return [line for line in log.splitlines() if PROBLEM.search(line) and "[IPKernelApp]" not in line]
 
 
 def main(argv: list[str]) -> int:

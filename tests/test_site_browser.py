@@ -1,0 +1,157 @@
+"""The built site in a real browser (headless Debian Chromium driven by Playwright).
+
+Needs `_build/html` (make test builds it first) and Chromium: `apt-get install chromium fonts-nanum`.
+"""
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from ftcourse.labtemplate import colab_url
+
+from .test_structure import toc_entries
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+PAGES = [entry + ".html" for entry in toc_entries()]
+MATH_PAGES = ["book/index.html", "book/intro.html", "book/ch1_peft.html"]
+
+
+@pytest.fixture(scope="module")
+def site_url():
+    if not (SITE / "index.html").exists():
+        pytest.fail("no built site in _build/html: run `make book` first", pytrace=False)
+    handler = functools.partial(QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (Debian: apt-get install chromium fonts-nanum) "
+                    "or set CHROMIUM=/path/to/chromium", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, site_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # the site must work offline: every request outside the local server is refused and reported
+    outside: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(site_url):
+            return r.continue_()
+        outside.append(r.request.url)
+        return r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.errors = []
+    page.outside = outside
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def open_page(page, site_url, path):
+    response = page.goto(f"{site_url}/{path}", wait_until="load")
+    assert response and response.ok, f"{path}: HTTP {response.status if response else 'no response'}"
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_clean(page, site_url, path):
+    open_page(page, site_url, path)
+    assert not page.errors, f"{path}: console errors {page.errors}"
+    assert not page.outside, f"{path}: requests outside the site {page.outside[:3]}"
+    broken = page.evaluate("""() => [...document.images]
+        .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'))""")
+    assert not broken, f"{path}: images that did not load {broken}"
+    no_alt = page.evaluate("""() => [...document.querySelectorAll('article img')]
+        .filter(i => !(i.getAttribute('alt') || '').trim()).map(i => i.getAttribute('src'))""")
+    assert not no_alt, f"{path}: images without alt text {no_alt}"
+    text = page.inner_text("article")
+    assert HANGUL.search(text), f"{path}: no Korean text in the article"
+
+
+@pytest.mark.parametrize("path", MATH_PAGES)
+def test_math_is_typeset(page, site_url, path):
+    open_page(page, site_url, path)
+    assert page.locator("mjx-container").count() > 0, f"{path}: no typeset math"
+    assert page.locator("mjx-merror").count() == 0, f"{path}: MathJax reported an error"
+    prose = page.evaluate("""() => { const a = document.querySelector('article').cloneNode(true);
+        a.querySelectorAll('pre, code, mjx-container, script').forEach(n => n.remove()); return a.innerText; }""")
+    raw = [m for m in ("$$", "\\frac", "\\begin{", "\\(") if m in prose]
+    assert not raw, f"{path}: raw TeX left in the text {raw}"
+
+
+def korean_font_families() -> set[str]:
+    out = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
+    return {name.strip() for line in out.splitlines() for name in line.split(",") if name.strip()}
+
+
+@pytest.mark.parametrize("path", ["book/index.html", "book/intro.html"])
+def test_korean_text_renders_with_a_korean_font(page, site_url, path):
+    korean = korean_font_families()
+    assert korean, "no Korean font installed for the browser (Debian: apt-get install fonts-nanum)"
+    open_page(page, site_url, path)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    doc = cdp.send("DOM.getDocument", {"depth": -1})
+    node = cdp.send("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": "article p"})
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+    used = {f["familyName"] for f in fonts if f["glyphCount"] > 0}
+    assert used & korean, f"{path}: Korean text drawn with {used}, none of which has Hangul ({sorted(korean)[:5]})"
+
+
+def test_search_finds_a_korean_word(page, site_url):
+    open_page(page, site_url, "search.html?q=" + "미세조정")
+    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    hits = page.locator("#search-results ul.search li").count()
+    assert hits > 0
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p.startswith(("labs/", "solutions/"))])
+def test_launch_button_opens_the_notebook_in_colab(page, site_url, path):
+    open_page(page, site_url, path)
+    expected = colab_url(path.removesuffix(".html") + ".ipynb")
+    hrefs = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
+    assert expected in hrefs, f"{path}: no launch link to {expected}"
+
+
+@pytest.mark.parametrize("path, name", [("book/index.html", "home"), ("book/intro.html", "intro")])
+def test_screenshots(page, site_url, path, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    open_page(page, site_url, path)
+    shot = ARTIFACTS / f"screenshot-{name}.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
