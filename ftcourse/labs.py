@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 from . import guards
-from .models import qwen3_4b_config
+from .models import LORA_TARGETS_ALL, qwen3_4b_config
+from .peft_counts import lora_param_count
 from .profiles import Profile, resolve_profile
 
 # QLoRA accounting, bytes per parameter (see chapter 3 for the formats):
@@ -44,10 +45,11 @@ def _model_config(profile: Profile):
     return qwen3_4b_config()
 
 
-def start_lab(name: str | None = None, lora_params: int = 0, **overrides) -> Profile:
+def start_lab(name: str | None = None, lora_r: int = 8, **overrides) -> Profile:
     """Resolve the profile, say which one runs, and stop early with a clear message if it cannot.
 
     Call it after the parameters cell; `overrides` are that cell's values (None keeps the default).
+    `lora_r` sizes the memory estimate (LoRA on the seven projections).
     """
     import torch
 
@@ -61,8 +63,9 @@ def start_lab(name: str | None = None, lora_params: int = 0, **overrides) -> Pro
         print(f"작은 Qwen3 모델을 만듭니다(building the tiny model): {profile.model_name}")
         build(Path(profile.model_name))
     free, total = torch.cuda.mem_get_info()
-    estimate = estimate_qlora_peak_bytes(_model_config(profile), lora_params, profile.batch_size,
-                                         profile.max_seq_length)
+    config = _model_config(profile)
+    estimate = estimate_qlora_peak_bytes(config, lora_param_count(config, lora_r, LORA_TARGETS_ALL),
+                                         profile.batch_size, profile.max_seq_length)
     print(f"GPU: {torch.cuda.get_device_name(0)}, 비어 있음(free) {free / guards.GiB:.1f} / "
           f"{total / guards.GiB:.1f} GiB, 이 프로필의 예상 최대치(estimated peak) "
           f"{estimate / guards.GiB:.1f} GiB")
