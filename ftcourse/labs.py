@@ -5,36 +5,10 @@ import json
 from pathlib import Path
 
 from . import guards
+from .memory import qlora_peak_bytes
 from .models import LORA_TARGETS_ALL, qwen3_4b_config
 from .peft_counts import lora_param_count
 from .profiles import Profile, resolve_profile
-
-# QLoRA accounting, bytes per parameter (see chapter 3 for the formats):
-NF4_BYTES = 0.5 + 0.127 / 8    # 4-bit codes + double-quantized block constants (Dettmers et al., 2023)
-LORA_BYTES = 4 + 4 + 2         # fp32 weight + fp32 gradient + two 8-bit AdamW states
-MARGIN = 1.15                  # allocator fragmentation and workspaces; reserved > allocated
-
-
-def estimate_qlora_peak_bytes(config, lora_params: int, batch_size: int, seq_len: int) -> float:
-    """A rough upper estimate of the peak GPU memory of a QLoRA step with gradient checkpointing.
-
-    Linear weights in NF4, embeddings and norms in 16 bit, LoRA in fp32 with 8-bit AdamW, one 16-bit
-    hidden state kept per layer plus one layer's activations recomputed, and 16-bit logits.
-    """
-    h, L, V = config.hidden_size, config.num_hidden_layers, config.vocab_size
-    embed = V * h * (1 if config.tie_word_embeddings else 2)
-    heads = config.num_attention_heads
-    kv = config.num_key_value_heads
-    d_head = getattr(config, "head_dim", None) or h // heads
-    attn = h * heads * d_head * 2 + h * kv * d_head * 2
-    mlp = 3 * h * config.intermediate_size
-    linear = L * (attn + mlp)
-    tokens = batch_size * seq_len
-    weights = linear * NF4_BYTES + embed * 2
-    lora = lora_params * LORA_BYTES
-    activations = L * tokens * h * 2 + 34 * tokens * h
-    logits = tokens * V * 2
-    return MARGIN * (weights + lora + activations + logits)
 
 
 def _model_config(profile: Profile):
@@ -64,8 +38,8 @@ def start_lab(name: str | None = None, lora_r: int = 8, **overrides) -> Profile:
         build(Path(profile.model_name))
     free, total = torch.cuda.mem_get_info()
     config = _model_config(profile)
-    estimate = estimate_qlora_peak_bytes(config, lora_param_count(config, lora_r, LORA_TARGETS_ALL),
-                                         profile.batch_size, profile.max_seq_length)
+    estimate = qlora_peak_bytes(config, lora_param_count(config, lora_r, LORA_TARGETS_ALL),
+                               profile.batch_size, profile.max_seq_length)
     print(f"GPU: {torch.cuda.get_device_name(0)}, 비어 있음(free) {free / guards.GiB:.1f} / "
           f"{total / guards.GiB:.1f} GiB, 이 프로필의 예상 최대치(estimated peak) "
           f"{estimate / guards.GiB:.1f} GiB")

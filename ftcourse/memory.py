@@ -7,7 +7,7 @@ Sources of the constants:
 - Weights, gradients, optimizer states, master weights: the mixed-precision Adam accounting of
   ZeRO (Rajbhandari et al., 2020, Sec. 3.1): 2 + 2 + (4 + 4 + 4) = 16 bytes per parameter.
 - Activations: Korthikanti et al. (2023), "Reducing Activation Recomputation in Large
-  Transformer Models", Sec. 4: s*b*h*(34 + 5*a*s/h) bytes per layer with 16-bit activations.
+  Transformer Models": s*b*h*(34 + 5*a*s/h) bytes per layer with 16-bit activations.
 - Rules of thumb: the week-9 lecture material (after Huyen, AI Engineering, 2025, ch. 7):
   inference ~ N*M*1.2, training with Adam ~ N*3*M.
 """
@@ -65,7 +65,7 @@ def weights_bytes(n_params: int, bytes_per_param: float) -> int:
 
 
 def activation_bytes_per_layer(seq_len: int, batch_size: int, hidden: int, heads: int) -> int:
-    """Korthikanti et al. (2023), Eq. 1: s*b*h*(34 + 5*a*s/h) bytes, no recomputation.
+    """Korthikanti et al. (2023), one layer, no parallelism: s*b*h*(34 + 5*a*s/h) bytes.
 
     Assumes 16-bit activations and a GPT-style block (dropout masks included, attention scores
     stored: the 5*a*s/h term). FlashAttention-style kernels do not store the a*s*s scores, and
@@ -80,14 +80,20 @@ def activation_bytes(config, batch_size: int, seq_len: int, checkpointing: bool 
 
     Without checkpointing every layer keeps its activations (L * per-layer). With full activation
     checkpointing (Chen et al., 2016) each layer keeps only its 16-bit input, 2*s*b*h bytes
-    (Korthikanti et al., 2023, Sec. 4.2), plus one layer's activations while it is recomputed.
-    Embedding and logits buffers are left out (small next to the layers for these models).
+    (Korthikanti et al., 2023), plus one layer's activations while it is recomputed.
+    The logits are left out: see `logits_bytes` (a few % of the total without checkpointing, but
+    about as large as everything kept with it).
     """
     h, a, n_layers = config.hidden_size, config.num_attention_heads, config.num_hidden_layers
     per_layer = activation_bytes_per_layer(seq_len, batch_size, h, a)
     if not checkpointing:
         return n_layers * per_layer
     return n_layers * 2 * seq_len * batch_size * h + per_layer
+
+
+def logits_bytes(config, batch_size: int, seq_len: int, bytes_per_value: int = 4) -> int:
+    """The s*b*V logits of the LM head, fp32 for the loss (as counted by Korthikanti et al., 2023)."""
+    return seq_len * batch_size * config.vocab_size * bytes_per_value
 
 
 def training_bytes(n_params: int, n_trainable: int | None = None, recipe: Recipe = MIXED_ADAMW,
@@ -136,3 +142,28 @@ def measured_state_bytes(model, optimizer) -> TrainingMemory:
         optimizer_states=sum(nbytes(t) for t in states),
         master_weights=0,
     )
+
+
+# QLoRA accounting, bytes per parameter (the lab guards use this estimate):
+NF4_BYTES = 0.5 + 0.127 / 8    # 4-bit codes + double-quantized block constants (Dettmers et al., 2023)
+LORA_BYTES = 4 + 4 + 2         # fp32 weight + fp32 gradient + two 8-bit AdamW states
+MARGIN = 1.15                  # allocator fragmentation and workspaces; reserved > allocated
+
+
+def qlora_peak_bytes(config, lora_params: int, batch_size: int, seq_len: int) -> float:
+    """A rough upper estimate of the peak GPU memory of a QLoRA step with gradient checkpointing.
+
+    Linear weights in NF4, embeddings and norms in 16 bit, LoRA in fp32 with 8-bit AdamW, one 16-bit
+    hidden state kept per layer plus one layer's activations recomputed, and 16-bit logits.
+    """
+    from .peft_counts import linear_shapes
+
+    h, n_layers, vocab = config.hidden_size, config.num_hidden_layers, config.vocab_size
+    embed = vocab * h * (1 if config.tie_word_embeddings else 2)
+    linear = n_layers * sum(d_in * d_out for d_in, d_out in linear_shapes(config).values())
+    tokens = batch_size * seq_len
+    weights = linear * NF4_BYTES + embed * 2
+    lora = lora_params * LORA_BYTES
+    # SDPA/FlashAttention kernels keep no attention-score matrix: Korthikanti's 34*s*b*h term only
+    activations = n_layers * 2 * tokens * h + 34 * tokens * h
+    return MARGIN * (weights + lora + activations + logits_bytes(config, batch_size, seq_len, 2))

@@ -1,12 +1,8 @@
 """One place that sets up matplotlib for the book: a bundled Korean font and a quiet style."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import koreanize_matplotlib  # noqa: E402,F401  (registers NanumGothic and selects it)
-import matplotlib.pyplot as plt  # noqa: E402
+import koreanize_matplotlib  # noqa: F401  (registers the bundled NanumGothic and selects it)
+import matplotlib.pyplot as plt
 
 FONT_FAMILY = "NanumGothic"
 

@@ -2,7 +2,7 @@
 # Creates .venv and installs the pinned CPU requirements; reruns only when a pin file changed.
 # Every failure ends in one line that says what is wrong and what to do (details in the log).
 set -uo pipefail
-venv=.venv
+venv=${VENV:-.venv}
 stamp=$venv/.installed
 log=$venv/install.log
 python=${PYTHON:-python3}

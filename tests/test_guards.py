@@ -3,7 +3,7 @@ import pytest
 
 from ftcourse import guards
 from ftcourse.errors import LabError
-from ftcourse.labs import estimate_qlora_peak_bytes
+from ftcourse.memory import qlora_peak_bytes
 from ftcourse.models import qwen3_4b_config
 from ftcourse.profiles import PROFILES, resolve_profile
 
@@ -58,7 +58,7 @@ def test_profiles_follow_the_course_recipe():
 
 def test_full_profile_estimate_fits_a_t4_with_room():
     # the design target: peak <= 7 GB on a 15 GB T4; the seed's run measured 6.07 GB reserved
-    estimate = estimate_qlora_peak_bytes(qwen3_4b_config(), 16_515_072, 2, 2048)
+    estimate = qlora_peak_bytes(qwen3_4b_config(), 16_515_072, 2, 2048)
     assert 4 * GiB < estimate < 7 * GiB
     # the estimate grows with the batch, so lowering BATCH_SIZE (the guard's advice) helps
-    assert estimate_qlora_peak_bytes(qwen3_4b_config(), 16_515_072, 1, 2048) < estimate
+    assert qlora_peak_bytes(qwen3_4b_config(), 16_515_072, 1, 2048) < estimate

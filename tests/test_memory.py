@@ -80,3 +80,8 @@ def test_frozen_parameters_cost_only_weights():
     assert m.weights == 2_000
     assert m.gradients + m.optimizer_states + m.master_weights == 10 * 14
     assert mem.training_bytes(1_000) == mem.full_finetune_bytes(1_000)
+
+
+def test_logits_bytes():
+    cfg = Qwen3Config(vocab_size=10, hidden_size=8, num_attention_heads=2, num_hidden_layers=1)
+    assert mem.logits_bytes(cfg, batch_size=3, seq_len=5) == 5 * 3 * 10 * 4
