@@ -9,8 +9,10 @@ from __future__ import annotations
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, PretrainedConfig, Qwen3Config, Qwen3ForCausalLM
 
-LORA_TARGETS_ALL = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-LORA_TARGETS_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+from .peft_counts import ATTENTION_PROJECTIONS as LORA_TARGETS_ATTENTION
+from .peft_counts import PROJECTIONS as LORA_TARGETS_ALL
+
+__all__ = ["LORA_TARGETS_ALL", "LORA_TARGETS_ATTENTION", "MODEL_CONFIGS", "build_on_meta", "count_parameters"]
 
 
 def qwen3_4b_config() -> Qwen3Config:

@@ -62,3 +62,16 @@ def test_full_profile_estimate_fits_a_t4_with_room():
     assert 4 * GiB < estimate < 7 * GiB
     # the estimate grows with the batch, so lowering BATCH_SIZE (the guard's advice) helps
     assert qlora_peak_bytes(qwen3_4b_config(), 16_515_072, 1, 2048) < estimate
+
+
+def test_lab_helpers_do_not_import_transformers_before_unsloth():
+    # Unsloth must be imported before transformers/trl/peft; the helpers a lab imports first must not
+    # pull transformers in (start_lab imports unsloth itself, on the GPU machine)
+    import subprocess
+    import sys
+
+    code = ("import sys, ftcourse.labs, ftcourse.chat, ftcourse.checks, ftcourse.gpus, ftcourse.labtemplate; "
+            "bad = [m for m in ('transformers', 'trl', 'peft') if m in sys.modules]; "
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -85,3 +85,16 @@ def test_launch_buttons_point_at_colab():
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert set(config["execute"]["exclude_patterns"]) >= {"labs/*", "solutions/*"}
     json.dumps(config)  # plain data only
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_code_is_valid_python(path):
+    # the labs cannot run here (no GPU); at least every cell must compile
+    import ast
+
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "code":
+            try:
+                ast.parse(cell.source)
+            except SyntaxError as err:
+                pytest.fail(f"{path}, cell {i}: {err}")
