@@ -22,9 +22,10 @@ test: venv
 	@$(PY) -m ftcourse.build_book
 	@$(PY) -m pytest
 
-# On a CUDA machine with the lab requirements installed: run every solution in the smoke profile.
+# On a CUDA machine with the lab requirements and nbval installed: every solution in the smoke
+# profile, offline; evidence (executed notebooks, nbval log) lands in $$OUT or artifacts/gpu-smoke.
 lab-smoke:
-	LAB_PROFILE=smoke HF_HUB_OFFLINE=1 python3 -m pytest --nbval-lax solutions/ -v
+	bash scripts/gpu-smoke.sh
 
 clean:
 	rm -rf _build

@@ -59,8 +59,9 @@ def _header(meta: dict, notebook_path: str, is_solution: bool, root: Path) -> st
 
 def _setup_code(root: Path) -> str:
     pins = ",\n".join(f'    "{p}"' for p in gpu_pins(root))
-    return f'''# 준비(setup): Colab에서는 고정된 버전의 실습 패키지를 설치하고 강의 저장소(공용 코드, 오프라인 데이터)를
-# 받습니다. 다른 곳에서는 이 노트북이 든 저장소의 공용 코드(ftcourse)를 찾습니다.
+    return f'''# 준비(setup): Colab에서는 고정된 버전의 실습 패키지를 설치하고
+# 강의 저장소(공용 코드, 오프라인 데이터)를 받습니다.
+# 다른 곳에서는 이 노트북이 든 저장소의 공용 코드(ftcourse)를 찾습니다.
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +83,8 @@ sys.path.insert(0, str(repo))'''
 
 def _parameters_code() -> str:
     full, smoke = PROFILES["full"], PROFILES["smoke"]
-    return f'''# parameters: 실행 전에 바꾸거나 papermill/nbval이 덮어쓰는 값입니다. None이면 프로필의 기본값을 씁니다.
+    return f'''# parameters: 실행 전에 바꾸거나 papermill이 덮어쓰는 값입니다.
+# None이면 프로필의 기본값을 씁니다.
 LAB_PROFILE = None     # "full" 또는 "smoke"; None이면 환경 변수 LAB_PROFILE, 그것도 없으면 "full"
 MAX_STEPS = None       # 학습 스텝 수: full {full.max_steps}, smoke {smoke.max_steps}
 MAX_SEQ_LENGTH = None  # 최대 토큰 길이: full {full.max_seq_length}, smoke {smoke.max_seq_length}
