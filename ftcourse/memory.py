@@ -9,7 +9,7 @@ Sources of the constants:
 - Activations: Korthikanti et al. (2023), "Reducing Activation Recomputation in Large
   Transformer Models": s*b*h*(34 + 5*a*s/h) bytes per layer with 16-bit activations.
 - Rules of thumb: the week-9 lecture material (after Huyen, AI Engineering, 2025, ch. 7):
-  inference ~ N*M*1.2, training with Adam ~ N*3*M.
+  inference ~ N*M*1.2; training with Adam ~ weights + N*3*M (gradients and the two Adam states).
 """
 from __future__ import annotations
 
@@ -120,7 +120,12 @@ def inference_rule_of_thumb(n_params: int, bytes_per_param: float, overhead: flo
 
 
 def training_rule_of_thumb(n_params: int, bytes_per_param: float) -> float:
-    """Lecture rule for Adam: N * 3 * M (weights, gradients and optimizer state, ~M bytes each)."""
+    """Lecture rule for Adam (Huyen, 2025, ch. 7): N * 3 * M for gradients and optimizer states.
+
+    The 3 is one gradient plus Adam's two states (m, v) per trainable parameter, M bytes each
+    (13B, M = 2: 78 GB). The weights (N * M) and activations come on top of this term; with them
+    the rule gives 2 + 6 = 8 bytes per parameter at M = 2, against 16 for mixed-precision AdamW.
+    """
     return n_params * 3 * bytes_per_param
 
 

@@ -27,7 +27,9 @@ def test_weights_bytes():
 def test_rules_of_thumb_13b_example():
     n = 13_000_000_000
     assert mem.inference_rule_of_thumb(n, 2) / mem.GB == pytest.approx(31.2)
+    # gradients + Adam's m and v only (Huyen's 78 GB); the weights are not in this term
     assert mem.training_rule_of_thumb(n, 2) / mem.GB == pytest.approx(78.0)
+    assert mem.training_rule_of_thumb(1, 2) + mem.weights_bytes(1, 2) == mem.MIXED_ADAMW.per_param / 2
 
 
 def test_activation_formula_hand_computed():
