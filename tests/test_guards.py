@@ -75,3 +75,15 @@ def test_lab_helpers_do_not_import_transformers_before_unsloth():
             "assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_lab1_header_states_the_estimator_figure():
+    # the header's memory figure is the estimator's, not a number typed once and left to drift
+    import nbformat
+
+    from ftcourse.profiles import REPO_ROOT
+
+    meta = nbformat.read(REPO_ROOT / "solutions" / "lab1_first_qlora.ipynb", as_version=4).metadata["course"]
+    full = PROFILES["full"]
+    estimate = qlora_peak_bytes(qwen3_4b_config(), 16_515_072, full.batch_size, full.max_seq_length) / GiB
+    assert f"{estimate:.1f} GiB" in meta["gpu_memory"], meta["gpu_memory"]
