@@ -1,4 +1,5 @@
-"""The strict build catches what a reader would hit: a broken reference, a failing cell, a lost figure.
+"""The strict build catches what a reader would hit: a broken reference, a failing cell, a lost figure,
+a figure label drawn with missing glyphs.
 
 Each case builds a one-page book with the project's own _config.yml and checks that the build fails
 and names the file; a clean page must pass (so the test can tell the difference).
@@ -32,13 +33,21 @@ CLEAN = HEADER + textwrap.dedent("""\
     수식 $W_0 + BA$와 참조 {ref}`probe-top`.
 
     ```{code-cell} ipython3
-    print(1 + 1)
+    import matplotlib.pyplot as plt
+    from ftcourse import plotting
+
+    plotting.setup()
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.set_title("한국어 제목")
+    plt.show()
     ```
     """)
 BROKEN = {
     "cross-reference": CLEAN + "\n깨진 참조 {ref}`no-such-label`.\n",
     "raising cell": CLEAN + "\n```{code-cell} ipython3\nraise ValueError('boom')\n```\n",
     "missing figure": CLEAN + "\n```{figure} figures/deleted.png\n:alt: 지워진 그림\n\n캡션\n```\n",
+    # a character the bundled Korean font lacks would be drawn as a box: matplotlib warns, the build fails
+    "missing glyph": CLEAN + "\n```{code-cell} ipython3\nfig, ax = plt.subplots()\nax.set_title('\u2212 \u2603')\nplt.show()\n```\n",
 }
 
 
