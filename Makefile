@@ -19,6 +19,7 @@ tiny-model: venv
 	@$(PY) -m ftcourse.tiny_model
 
 test: venv
+	@bash scripts/check_system.sh
 	@$(PY) -m ftcourse.build_book
 	@$(PY) -m pytest
 

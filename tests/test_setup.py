@@ -39,3 +39,9 @@ def test_unreachable_registry(tmp_path):
                      PIP_FIND_LINKS="", PIP_RETRIES="0", PIP_TIMEOUT="2", PIP_NO_CACHE_DIR="1")
     line = one_line_error(proc)
     assert "registry is unreachable" in line
+
+
+def test_missing_chromium_is_one_line(tmp_path):
+    env = {**os.environ, "CHROMIUM": str(tmp_path / "no-chromium")}
+    proc = subprocess.run(["bash", "scripts/check_system.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "Chromium is missing" in one_line_error(proc)

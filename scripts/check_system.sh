@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The system packages `make test` needs beyond Python: one line saying what is missing, if anything.
+chromium=${CHROMIUM:-$(command -v chromium || echo /usr/bin/chromium)}
+if [ ! -x "$chromium" ]; then
+  echo "test: Chromium is missing for the browser tests: apt-get install chromium fonts-nanum (Debian), or set CHROMIUM=/path/to/chromium (now: $chromium)" >&2
+  exit 1
+fi
+if ! command -v fc-list >/dev/null 2>&1 || ! fc-list :lang=ko 2>/dev/null | grep -q .; then
+  echo "test: no Korean font for the browser tests: apt-get install fonts-nanum (Debian)" >&2
+  exit 1
+fi
