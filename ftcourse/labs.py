@@ -54,7 +54,3 @@ def start_lab(name: str | None = None, lora_r: int = 8, **overrides) -> Profile:
           f"{estimate / guards.GiB:.1f} GiB")
     guards.check_gpu_memory(estimate, free, profile.name)
     return profile
-
-
-def gib(n_bytes: float) -> float:
-    return round(n_bytes / guards.GiB, 3)
