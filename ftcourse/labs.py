@@ -31,7 +31,7 @@ def start_lab(name: str | None = None, lora_r: int = 8, **overrides) -> Profile:
     import torch
 
     profile = resolve_profile(name, **overrides)
-    print(f"프로필(profile): {profile.name} — {profile.description}")
+    print(f"프로필(profile): {profile.summary()}")
     if profile.local:
         # offline for real: no hub look-ups, and no Unsloth usage statistics (a network call at load)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

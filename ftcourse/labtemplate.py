@@ -81,12 +81,17 @@ else:
 sys.path.insert(0, str(repo))'''
 
 
-def _parameters_code() -> str:
+def _parameters_code(meta: dict) -> str:
     full, smoke = PROFILES["full"], PROFILES["smoke"]
+    # a lab may fix its own step count (lab 0 trains 5 steps only to prove the setup)
+    if "max_steps" in meta:
+        steps = f"MAX_STEPS = {meta['max_steps']:<10d} # 학습 스텝 수: 이 실습은 두 프로필 모두 {meta['max_steps']}"
+    else:
+        steps = f"MAX_STEPS = None       # 학습 스텝 수: full {full.max_steps}, smoke {smoke.max_steps}"
     return f'''# parameters: 실행 전에 바꾸거나 papermill이 덮어쓰는 값입니다.
 # None이면 프로필의 기본값을 씁니다.
 LAB_PROFILE = None     # "full" 또는 "smoke"; None이면 환경 변수 LAB_PROFILE, 그것도 없으면 "full"
-MAX_STEPS = None       # 학습 스텝 수: full {full.max_steps}, smoke {smoke.max_steps}
+{steps}
 MAX_SEQ_LENGTH = None  # 최대 토큰 길이: full {full.max_seq_length}, smoke {smoke.max_seq_length}
 BATCH_SIZE = None      # 장치당 배치 크기: full {full.batch_size}, smoke {smoke.batch_size}'''
 
@@ -95,7 +100,7 @@ def template_cells(meta: dict, notebook_path: str, is_solution: bool, root: Path
     """The three cells at the top of every lab, with fixed ids so diffs stay quiet."""
     header = nbformat.v4.new_markdown_cell(_header(meta, notebook_path, is_solution, root))
     setup = nbformat.v4.new_code_cell(_setup_code(root))
-    params = nbformat.v4.new_code_cell(_parameters_code())
+    params = nbformat.v4.new_code_cell(_parameters_code(meta))
     for cell, cell_id, tags in ((header, "lab-header", [TEMPLATE_TAG]),
                                 (setup, "lab-setup", [TEMPLATE_TAG]),
                                 (params, "lab-parameters", [TEMPLATE_TAG, "parameters"])):

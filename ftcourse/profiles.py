@@ -37,6 +37,12 @@ class Profile:
     def local(self) -> bool:
         return not self.needs_network
 
+    def summary(self) -> str:
+        """One line with the values this run really uses (after the parameters cell's overrides)."""
+        return (f"{self.name} — {self.description}; {self.max_steps} steps, "
+                f"batch {self.batch_size} x accumulation {self.grad_accum}, max length {self.max_seq_length}, "
+                f"lr {self.learning_rate:g}, seed {self.seed}")
+
 
 PROFILES = {
     "full": Profile(
@@ -45,7 +51,7 @@ PROFILES = {
         # minutes of CPU for nothing, so 2,000 shuffled rows are prepared.
         n_train_rows=2000, max_seq_length=2048, batch_size=2, grad_accum=4, max_steps=60,
         learning_rate=2e-4, seed=3407, needs_network=True,
-        description="Qwen3-4B (4-bit) + FineTome-100k, 60 steps",
+        description="Qwen3-4B (4-bit) + FineTome-100k from the hub",
     ),
     "smoke": Profile(
         name="smoke", model_name=str(TINY_MODEL_DIR), dataset=str(SAMPLE_PATH),
@@ -53,7 +59,7 @@ PROFILES = {
         # (1e-2 is what tests/test_sft_fixture.py shows working on the CPU)
         n_train_rows=320, max_seq_length=512, batch_size=2, grad_accum=1, max_steps=30,
         learning_rate=1e-2, seed=3407, needs_network=False,
-        description="tiny Qwen3 (built locally) + the offline sample in data/, 30 steps, no network",
+        description="tiny Qwen3 (built locally) + the offline sample in data/, no network",
     ),
 }
 

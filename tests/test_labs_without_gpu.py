@@ -7,6 +7,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from ftcourse.profiles import PROFILES
+
 ROOT = Path(__file__).resolve().parent.parent
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
@@ -25,3 +27,6 @@ def test_lab_stops_early_without_cuda(path, monkeypatch):
     assert "start_lab(" in failing.source, "the lab failed somewhere other than its start check"
     printed = "".join(o.get("text", "") for o in failing.outputs if o.get("output_type") == "stream")
     assert "프로필(profile): smoke" in printed, "the lab must say which profile runs"
+    # and the values it really uses: the parameters cell's step count, else the profile's
+    steps = nb.metadata["course"].get("max_steps", PROFILES["smoke"].max_steps)
+    assert f"; {steps} steps," in printed, printed
