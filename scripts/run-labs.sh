@@ -45,4 +45,5 @@ PY
 done
 "$python" -m pytest --nbval-lax --nbval-sanitize-with scripts/nbval-sanitize.cfg solutions/ -v \
   -p no:cacheprovider 2>&1 | tee "$out/nbval.log"
-exit $(( status || ${PIPESTATUS[0]} ))
+nbval_status=${PIPESTATUS[0]}
+exit $(( status || nbval_status ))
