@@ -83,7 +83,8 @@ def lint(files: list[Path]) -> list[dict]:
     entry = ensure_package()
     proc = subprocess.run([node, "-e", RUNNER_JS, str(entry), *map(str, files)], capture_output=True, text=True)
     if proc.returncode != 0:
-        fail(f"the linter did not run: {proc.stderr.strip()}")
+        first = (proc.stderr.strip().splitlines() or ["no message"])[0]
+        fail(f"the linter did not run under {node}: {first}")
     findings = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     labels = custom_labels()
 
