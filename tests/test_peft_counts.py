@@ -59,6 +59,14 @@ def peft_trainable(config, builder, peft_config) -> tuple[int, int]:
     return get_peft_model(model, peft_config).get_nb_trainable_parameters()
 
 
+def count_with_peft(model_name, peft_config):
+    """The model's config, and the trainable count PEFT reports for `peft_config` on that model."""
+    make_config, builder = MODELS[model_name]
+    config = make_config()
+    trainable, _ = peft_trainable(config, builder, peft_config)
+    return config, trainable
+
+
 # ---------------------------------------------------------------- shapes
 
 
@@ -124,9 +132,7 @@ LORA_CASES = [
 @pytest.mark.parametrize("model_name", MODELS)
 @pytest.mark.parametrize("r, targets", LORA_CASES)
 def test_lora_formula_equals_peft(model_name, r, targets):
-    make_config, builder = MODELS[model_name]
-    config = make_config()
-    trainable, _ = peft_trainable(config, builder, LoraConfig(r=r, target_modules=list(targets)))
+    config, trainable = count_with_peft(model_name, LoraConfig(r=r, target_modules=list(targets)))
     assert pc.lora_param_count(config, r, targets) == trainable
 
 
@@ -162,10 +168,8 @@ IA3_CASES = [
 @pytest.mark.parametrize("model_name", MODELS)
 @pytest.mark.parametrize("targets, feedforward", IA3_CASES)
 def test_ia3_formula_equals_peft(model_name, targets, feedforward):
-    make_config, builder = MODELS[model_name]
-    config = make_config()
     peft_config = IA3Config(target_modules=list(targets), feedforward_modules=list(feedforward))
-    trainable, _ = peft_trainable(config, builder, peft_config)
+    config, trainable = count_with_peft(model_name, peft_config)
     assert pc.ia3_param_count(config, targets, feedforward) == trainable
 
 
@@ -184,30 +188,22 @@ def test_ia3_qwen3_4b_value_and_ff_side():
 @pytest.mark.parametrize("model_name", MODELS)
 @pytest.mark.parametrize("n", [1, 20])
 def test_prompt_tuning_formula_equals_peft(model_name, n):
-    make_config, builder = MODELS[model_name]
-    config = make_config()
-    trainable, _ = peft_trainable(config, builder,
-                                  PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=n))
+    config, trainable = count_with_peft(model_name, PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=n))
     assert pc.prompt_tuning_param_count(config, n) == trainable == n * config.hidden_size
 
 
 @pytest.mark.parametrize("model_name", MODELS)
 def test_prefix_tuning_formula_equals_peft(model_name):
-    make_config, builder = MODELS[model_name]
-    config = make_config()
-    trainable, _ = peft_trainable(config, builder,
-                                  PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=20))
+    config, trainable = count_with_peft(model_name, PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=20))
     assert pc.prefix_tuning_param_count(config, 20) == trainable
 
 
 @pytest.mark.parametrize("model_name", MODELS)
 @pytest.mark.parametrize("encoder_hidden_size", [None, 32])
 def test_prefix_tuning_with_projection_equals_peft(model_name, encoder_hidden_size):
-    make_config, builder = MODELS[model_name]
-    config = make_config()
     peft_config = PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10, prefix_projection=True,
                                      encoder_hidden_size=encoder_hidden_size)
-    trainable, _ = peft_trainable(config, builder, peft_config)
+    config, trainable = count_with_peft(model_name, peft_config)
     assert pc.prefix_tuning_param_count(config, 10, True, encoder_hidden_size) == trainable
 
 
@@ -220,10 +216,7 @@ def test_prefix_tuning_uses_the_kv_width_under_gqa():
 
 @pytest.mark.parametrize("model_name", MODELS)
 def test_p_tuning_formula_equals_peft(model_name):
-    make_config, builder = MODELS[model_name]
-    config = make_config()
-    trainable, _ = peft_trainable(config, builder,
-                                  PromptEncoderConfig(task_type="CAUSAL_LM", num_virtual_tokens=20))
+    config, trainable = count_with_peft(model_name, PromptEncoderConfig(task_type="CAUSAL_LM", num_virtual_tokens=20))
     assert pc.p_tuning_param_count(config, 20) == trainable
 
 
