@@ -3,7 +3,7 @@
 It writes, without touching the network, a directory that `AutoTokenizer.from_pretrained` and
 `AutoModelForCausalLM.from_pretrained` load like a Qwen3 checkpoint:
 
-- a byte-level BPE tokenizer trained on data/finetome_sample.jsonl with Qwen2/Qwen3's exact
+- a byte-level BPE tokenizer trained on the smoke profile's sample (ftcourse.paths.SAMPLE_PATH) with Qwen2/Qwen3's exact
   pre-tokenizer (NFC, Qwen's split regex, byte-level), Qwen3's chat tokens (`<|endoftext|>` as pad,
   `<|im_end|>` as EOS, `<|im_start|>`, and `<think>`/`</think>` as non-special added tokens, as in
   Qwen3) placed at the end of the vocabulary, and the course's Qwen3 chat template;
@@ -21,10 +21,9 @@ import sys
 from pathlib import Path
 
 from ftcourse.chat import QWEN3_CHAT_TEMPLATE, ROLE_MAP
+from ftcourse.paths import SAMPLE_PATH, TINY_MODEL_DIR
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_PATH = REPO_ROOT / "data" / "finetome_sample.jsonl"
-DEFAULT_OUT = REPO_ROOT / "data" / "tiny-qwen3"
+DEFAULT_OUT = TINY_MODEL_DIR
 
 VOCAB_SIZE = 3072  # BPE tokens + the 5 chat tokens below; a multiple of 64
 CHAT_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>")
