@@ -37,28 +37,30 @@ def hub_reachable(host: str = HUB_HOST, timeout: float = 3.0) -> bool:
         return False
 
 
-def check_hub_access(needs_network: bool, reachable: bool) -> None:
-    if not needs_network or reachable:
+def check_hub_access(downloads: list[str], reachable: bool) -> None:
+    """`downloads`: the hub ids the run needs (the recipe's model and dataset, when not local files)."""
+    if not downloads or reachable:
         return
+    names = ", ".join(downloads)
     raise LabError(
-        "full 프로필은 Hugging Face Hub에서 Qwen3-4B와 FineTome-100k를 내려받아야 하는데 Hub에 접속할 수 "
-        "없습니다(또는 HF_HUB_OFFLINE=1이 설정되어 있습니다). 네트워크가 없는 곳에서는 parameters 셀에서 "
+        f"이 실행은 Hugging Face Hub에서 {names}을(를) 내려받아야 하는데 Hub에 접속할 수 없습니다"
+        "(또는 HF_HUB_OFFLINE=1이 설정되어 있습니다). 네트워크가 없는 곳에서는 parameters 셀에서 "
         "LAB_PROFILE = \"smoke\"로 바꾸거나, 환경 변수 LAB_PROFILE=smoke로 실행하세요. smoke 프로필은 "
-        "저장소의 data/에 있는 오프라인 표본과 작은 Qwen3 모델만 씁니다.",
-        "The full profile downloads Qwen3-4B and FineTome-100k from the Hugging Face Hub, which is "
-        "unreachable (or HF_HUB_OFFLINE=1 is set). Offline, run the smoke profile: LAB_PROFILE=smoke.",
+        "저장소의 data/에 있는 합성 데이터와 작은 Qwen3 모델만 씁니다.",
+        f"This run downloads {names} from the Hugging Face Hub, which is unreachable (or HF_HUB_OFFLINE=1 "
+        "is set). Offline, run the smoke profile: LAB_PROFILE=smoke.",
     )
 
 
-def check_gpu_memory(estimate_bytes: float, free_bytes: float, profile_name: str) -> None:
-    """Stop before loading when the free GPU memory is below the profile's estimated peak."""
+def check_gpu_memory(estimate_bytes: float, free_bytes: float, what: str) -> None:
+    """Stop before loading when the free GPU memory is below the estimated peak of `what`."""
     if free_bytes >= estimate_bytes:
         return
     est, free = estimate_bytes / GiB, free_bytes / GiB
     raise LabError(
-        f"GPU 메모리가 모자랍니다: '{profile_name}' 프로필의 예상 최대 사용량은 약 {est:.1f} GiB인데 "
+        f"GPU 메모리가 모자랍니다: {what}의 예상 최대 사용량은 약 {est:.1f} GiB인데 "
         f"지금 비어 있는 메모리는 {free:.1f} GiB입니다. 다른 노트북이나 프로세스를 끄고 세션을 다시 "
         "시작하거나, parameters 셀에서 MAX_SEQ_LENGTH(예: 1024)나 BATCH_SIZE(예: 1)를 낮추세요.",
-        f"Not enough free GPU memory for the '{profile_name}' profile: estimated peak {est:.1f} GiB, "
-        f"free {free:.1f} GiB. Close other sessions, or lower MAX_SEQ_LENGTH / BATCH_SIZE.",
+        f"Not enough free GPU memory for {what}: estimated peak {est:.1f} GiB, free {free:.1f} GiB. "
+        "Close other sessions, or lower MAX_SEQ_LENGTH / BATCH_SIZE.",
     )

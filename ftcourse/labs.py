@@ -1,56 +1,78 @@
-"""What every lab does first: pick the profile, check the machine, prepare offline fixtures."""
+"""What every lab does first: resolve its recipe, say what runs, and stop early if it cannot run.
+
+The lab template generates the call (one keyword per knob of the parameters cell), so a lab never
+types its recipe by hand: `recipe = start_lab("lab1_first_qlora", LAB_PROFILE, lora_r=LORA_R, ...)`.
+"""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from . import guards
-from .memory import qlora_peak_bytes
-from .peft_counts import PROJECTIONS, lora_param_count
-from .profiles import Profile, resolve_profile
+from .recipes import LABS, Recipe, resolve
 
 
-def _model_config(profile: Profile):
-    # transformers only after unsloth (start_lab imports it): Unsloth patches what it imports
-    if profile.local:
-        from transformers import Qwen3Config
+def model_config(recipe: Recipe):
+    """The transformers config of the recipe's model, without downloading weights; None if unknown.
 
-        return Qwen3Config(**json.loads((Path(profile.model_name) / "config.json").read_text()))
-    from .models import qwen3_4b_config
+    A local folder has its config.json; a hub id the course knows has its published config in
+    `ftcourse.models`. Imports transformers: call it after `import unsloth` in a lab.
+    """
+    path = Path(recipe.model)
+    if path.is_absolute():
+        from transformers import AutoConfig
 
-    return qwen3_4b_config()
+        return AutoConfig.from_pretrained(path, local_files_only=True)
+    from .models import HUB_CONFIGS
+
+    make = HUB_CONFIGS.get(recipe.model)
+    return make() if make else None
 
 
-def start_lab(name: str | None = None, lora_r: int = 8, **overrides) -> Profile:
-    """Resolve the profile, say which one runs, and stop early with a clear message if it cannot.
+def peak_estimate_bytes(recipe: Recipe, config) -> float:
+    """The memory estimate that applies to the recipe: LoRA on the seven projections, trained with
+    8-bit AdamW and gradient checkpointing, on a base in NF4 (QLoRA) or in 16 bit."""
+    from .memory import lora_training_peak_bytes
+    from .peft_counts import PROJECTIONS, lora_param_count
 
-    Call it after the parameters cell; `overrides` are that cell's values (None keeps the default).
-    `lora_r` sizes the memory estimate (LoRA on the seven projections).
+    return lora_training_peak_bytes(config, lora_param_count(config, recipe.lora_r, PROJECTIONS),
+                                    recipe.batch_size, recipe.max_seq_length, recipe.load_in_4bit)
+
+
+def start_lab(lab: str, profile: str | None = None, **knobs) -> Recipe:
+    """Resolve the lab's recipe, print it, and stop with a clear message if the run cannot work.
+
+    `knobs` are the parameters cell's values (None keeps the profile's value). Checks, in order:
+    a CUDA GPU, Unsloth importable, the hub reachable when the recipe downloads something, the
+    smoke model built, and the free GPU memory against the recipe's estimated peak.
     """
     import torch
 
-    profile = resolve_profile(name, **overrides)
-    print(f"프로필(profile): {profile.summary()}")
-    if profile.local:
+    profile_name, recipe = resolve(lab, profile, **knobs)
+    print(f"프로필(profile): {profile_name} — {recipe.summary()}")
+    if profile_name == "smoke":
+        print(LABS[lab].smoke_note)
+    if not recipe.downloads:
         # offline for real: no hub look-ups, and no Unsloth usage statistics (a network call at load)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
     guards.check_cuda(torch.cuda.is_available())
     import unsloth  # noqa: F401  (before transformers, trl and peft, so that its patches apply)
 
-    guards.check_hub_access(profile.needs_network, profile.local or guards.hub_reachable())
-    if profile.local and not (Path(profile.model_name) / "config.json").exists():
+    guards.check_hub_access(recipe.downloads, bool(recipe.downloads) and guards.hub_reachable())
+    if Path(recipe.model).is_absolute() and not (Path(recipe.model) / "config.json").exists():
         from .tiny_model import build
 
-        print(f"작은 Qwen3 모델을 만듭니다(building the tiny model): {profile.model_name}")
-        build(Path(profile.model_name))
+        print(f"작은 Qwen3 모델을 만듭니다(building the tiny model): {recipe.model}")
+        build(Path(recipe.model))
     free, total = torch.cuda.mem_get_info()
-    config = _model_config(profile)
-    estimate = qlora_peak_bytes(config, lora_param_count(config, lora_r, PROJECTIONS),
-                               profile.batch_size, profile.max_seq_length)
     print(f"GPU: {torch.cuda.get_device_name(0)}, 비어 있음(free) {free / guards.GiB:.1f} / "
-          f"{total / guards.GiB:.1f} GiB, 이 프로필의 예상 최대치(estimated peak) "
-          f"{estimate / guards.GiB:.1f} GiB")
-    guards.check_gpu_memory(estimate, free, profile.name)
-    return profile
+          f"{total / guards.GiB:.1f} GiB")
+    config = model_config(recipe)
+    if config is None:
+        print("이 모델의 구조를 몰라 메모리 예상을 건너뜁니다(no memory estimate for this model).")
+    else:
+        estimate = peak_estimate_bytes(recipe, config)
+        print(f"이 레시피의 예상 최대 메모리(estimated peak): {estimate / guards.GiB:.1f} GiB")
+        guards.check_gpu_memory(estimate, free, f"'{lab}' ({profile_name})")
+    return recipe

@@ -1,21 +1,43 @@
 """The lab template: the cells every lab starts with, rendered from one place.
 
-`make labs` (ftcourse.labgen) re-renders these cells in each solution and in its student lab, so the
-repository URL, the GPU pins and the profile defaults are never copied by hand.
+`make labs` (ftcourse.labgen) re-renders these four cells in each solution and in its student lab:
+
+1. header: title, what you learn, time, the memory estimate of the lab's full recipe (computed
+   here with the course's estimator), figures from published runs (cited), the Colab link;
+2. setup: in Colab, clone the course repository, check out the code this notebook was generated
+   with (ftcourse.version), optionally cache the hub on Google Drive, check the GPU and install the
+   lab pins without touching torch (ftcourse.colab); elsewhere, find the repository's code;
+3. parameters (papermill's `parameters` tag): one knob per field of the lab's recipe;
+4. start: `start_lab(...)` with every knob, so a knob cannot be forgotten.
+
+So the repository URL, the pins, the code digest and the recipe are never copied by hand.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import nbformat
 import yaml
 
-from .profiles import PROFILES, REPO_ROOT
+from .paths import REPO_ROOT
+from .recipes import KNOBS, LABS, PROFILES, Recipe, knob_name, shown
 
 TEMPLATE_TAG = "lab-template"
+TEMPLATE_IDS = ("lab-header", "lab-setup", "lab-parameters", "lab-start")
 COLAB_BASE = "https://colab.research.google.com/github"
 COLAB_CLONE_DIR = "/content/llm-finetuning"
+# Colab opens a notebook on the runtime its metadata asks for: a GPU, and the free tier's T4.
+COLAB_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+T4_USABLE_GIB = 14.74  # what a Colab T4 reports (16 GB nominal); Unsloth's T4 notebook log
+# Published runs of this recipe, quoted (not measured by this course), for the lab headers.
+CITED_RUNS = (
+    "강의 자료의 Unsloth 학습 로그(RTX 3090, 실습 1과 같은 레시피: Qwen3-4B 4비트, r = 8, 배치 2 × 4, 60스텝): "
+    "학습 7.8분, 최대 예약 메모리 6.07 GiB",
+    "Unsloth 공식 Colab 노트북 `nb/Qwen3_(4B)-Instruct.ipynb`(T4, Qwen3-4B-Instruct-2507, r = 32, 배치 2 × 4, "
+    "60스텝): 학습 9분 32초, T4가 보고한 전체 메모리 14.74 GB",
+)
 
 
 def repo_url(root: Path = REPO_ROOT) -> str:
@@ -36,8 +58,20 @@ def colab_url(notebook_path: str, root: Path = REPO_ROOT) -> str:
     return f"{COLAB_BASE}/{owner_repo}/blob/main/{notebook_path}"
 
 
-def _header(meta: dict, notebook_path: str, is_solution: bool, root: Path) -> str:
+def full_recipe_estimate_gib(lab: str) -> float:
+    """The course estimator's peak for the lab's full recipe (ftcourse.labs.peak_estimate_bytes)."""
+    from .labs import model_config, peak_estimate_bytes
+
+    recipe = LABS[lab].full
+    return peak_estimate_bytes(recipe, model_config(recipe)) / 2**30
+
+
+def _header(meta: dict, lab: str, notebook_path: str, is_solution: bool, root: Path) -> str:
     learn = "\n".join(f"- {item}" for item in meta["learn"])
+    estimate = full_recipe_estimate_gib(lab)
+    fits = ("Colab 무료 T4(명목 16 GB, 실제로 쓸 수 있는 것은 약 15 GB)에 들어갑니다"
+            if estimate < T4_USABLE_GIB else "T4에는 들어가지 않습니다: 더 큰 GPU가 필요합니다")
+    cited = "\n".join(f"- {run}" for run in CITED_RUNS)
     lines = [
         f"# {meta['title']}",
         "",
@@ -47,7 +81,12 @@ def _header(meta: dict, notebook_path: str, is_solution: bool, root: Path) -> st
         "",
         "| 예상 시간 | GPU 메모리 (full 프로필) | 필요한 것 |",
         "| --- | --- | --- |",
-        f"| {meta['time']} | {meta['gpu_memory']} | NVIDIA GPU (Colab T4 15 GB면 충분) |",
+        f"| {meta['time']} | 예상 최대 약 {estimate:.1f} GiB (강의의 추정식; 시작 점검이 다시 계산해 출력) | "
+        f"NVIDIA GPU. {fits} |",
+        "",
+        "공개된 실행 기록(인용한 값이며, 이 강의가 잰 값이 아닙니다):",
+        "",
+        cited,
         "",
         f"[▶ Colab에서 열기 (Open in Colab)]({colab_url(notebook_path, root)})",
     ]
@@ -57,53 +96,100 @@ def _header(meta: dict, notebook_path: str, is_solution: bool, root: Path) -> st
     return "\n".join(lines)
 
 
-def _setup_code(root: Path) -> str:
+def _setup_code(root: Path, code_digest: str) -> str:
     pins = ",\n".join(f'    "{p}"' for p in gpu_pins(root))
-    return f'''# 준비(setup): Colab에서는 고정된 버전의 실습 패키지를 설치하고
-# 강의 저장소(공용 코드, 오프라인 데이터)를 받습니다.
-# 다른 곳에서는 이 노트북이 든 저장소의 공용 코드(ftcourse)를 찾습니다.
+    return f'''# 준비(setup). Colab에서는 강의 저장소를 받아 이 노트북을 만든 버전의 코드로 맞추고,
+# GPU를 확인한 뒤 실습 패키지를 설치합니다(Colab에 깔린 torch와 numpy는 건드리지 않습니다).
+# 다른 곳에서는 이 노트북이 든 저장소의 코드(ftcourse)를 씁니다.
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 REPO_URL = "{repo_url(root)}"
+COURSE_CODE = "{code_digest}"  # 이 노트북을 만든 강의 코드의 지문(make labs가 적음)
 LAB_PINS = [
 {pins},
 ]
+HF_CACHE_ON_DRIVE = False  # True면 모델과 데이터를 Google Drive에 캐시합니다(실습 0의 4절)
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *LAB_PINS], check=True)
     repo = Path("{COLAB_CLONE_DIR}")
-    if not repo.exists():
-        subprocess.run(["git", "clone", "-q", "--depth", "1", REPO_URL, str(repo)], check=True)
+    if repo.exists():  # a clone from an earlier run of this runtime: bring it up to date first
+        subprocess.run(["git", "-C", str(repo), "fetch", "-q", "origin"], check=True)
+        subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--detach", "origin/HEAD"], check=True)
+    else:
+        subprocess.run(["git", "clone", "-q", "--filter=blob:none", REPO_URL, str(repo)], check=True)
+    sys.path.insert(0, str(repo))
+    from ftcourse.version import checkout_matching
+
+    checkout_matching(repo, COURSE_CODE)
+    if HF_CACHE_ON_DRIVE:
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        os.environ["HF_HOME"] = "/content/drive/MyDrive/hf-cache"
+    from ftcourse.colab import install
+
+    install(LAB_PINS)
 else:
     repo = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "ftcourse").is_dir()), Path.cwd())
-sys.path.insert(0, str(repo))'''
+    sys.path.insert(0, str(repo))
+    from ftcourse.version import worktree_digest
+
+    if worktree_digest(repo) != COURSE_CODE:
+        print("주의: 이 노트북은 지금 저장소의 코드와 다른 버전에서 만들어졌습니다. `make labs`로 다시 만드세요.")'''
 
 
-def _parameters_code(meta: dict) -> str:
-    full, smoke = PROFILES["full"], PROFILES["smoke"]
-    # a lab may fix its own step count (lab 0 trains 5 steps only to prove the setup)
-    if "max_steps" in meta:
-        steps = f"MAX_STEPS = {meta['max_steps']:<10d} # 학습 스텝 수: 이 실습은 두 프로필 모두 {meta['max_steps']}"
-    else:
-        steps = f"MAX_STEPS = None       # 학습 스텝 수: full {full.max_steps}, smoke {smoke.max_steps}"
-    return f'''# parameters: 실행 전에 바꾸거나 papermill이 덮어쓰는 값입니다.
-# None이면 프로필의 기본값을 씁니다.
-LAB_PROFILE = None     # "full" 또는 "smoke"; None이면 환경 변수 LAB_PROFILE, 그것도 없으면 "full"
-{steps}
-MAX_SEQ_LENGTH = None  # 최대 토큰 길이: full {full.max_seq_length}, smoke {smoke.max_seq_length}
-BATCH_SIZE = None      # 장치당 배치 크기: full {full.batch_size}, smoke {smoke.batch_size}'''
+def _value(recipe: Recipe, name: str) -> str:
+    value = getattr(recipe, name)
+    return shown(value) if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def template_cells(meta: dict, notebook_path: str, is_solution: bool, root: Path = REPO_ROOT) -> list:
-    """The three cells at the top of every lab, with fixed ids so diffs stay quiet."""
-    header = nbformat.v4.new_markdown_cell(_header(meta, notebook_path, is_solution, root))
-    setup = nbformat.v4.new_code_cell(_setup_code(root))
-    params = nbformat.v4.new_code_cell(_parameters_code(meta))
-    for cell, cell_id, tags in ((header, "lab-header", [TEMPLATE_TAG]),
-                                (setup, "lab-setup", [TEMPLATE_TAG]),
-                                (params, "lab-parameters", [TEMPLATE_TAG, "parameters"])):
+def _parameters_code(lab: str) -> str:
+    recipes = {profile: LABS[lab].recipe(profile) for profile in PROFILES}
+    width = max(len(knob_name(name)) for name in KNOBS) + len(" = None")
+    lines = [
+        "# parameters: 이 실습의 레시피입니다. None이면 고른 프로필의 값을 씁니다(주석의 full / smoke 값).",
+        "# 값을 바꾸고 다시 실행하거나, papermill로 바꿉니다: papermill 실습.ipynb 결과.ipynb -p LORA_R 16",
+        f'{"LAB_PROFILE = None":<{width}}  # "full" 또는 "smoke"; None이면 환경 변수 LAB_PROFILE, 그것도 없으면 "full"',
+    ]
+    for f in dataclasses.fields(Recipe):
+        values = [_value(recipes[p], f.name) for p in PROFILES]
+        profile_values = (f"{values[0]}" if values[0] == values[1]
+                          else ", ".join(f"{p} {v}" for p, v in zip(PROFILES, values)))
+        lines.append(f"{knob_name(f.name) + ' = None':<{width}}  # {f.metadata['help']} — {profile_values}")
+    return "\n".join(lines)
+
+
+def _start_code(lab: str) -> str:
+    knobs = [f"{name}={knob_name(name)}" for name in KNOBS]
+    rows, row = [], "   "
+    for item in knobs:
+        if len(row) + len(item) + 2 > 100:
+            rows.append(row.rstrip())
+            row = "   "
+        row += f" {item},"
+    rows.append(row)
+    return "\n".join([
+        "# 시작 점검(start check): 위의 값으로 이 실습의 레시피를 정해 출력하고, 끝까지 돌릴 수 있는지",
+        "# (GPU, 모델 허브, GPU 메모리) 먼저 확인합니다. 문제가 있으면 무엇을 하면 되는지 알려 주며 멈춥니다.",
+        "from ftcourse.labs import start_lab",
+        "",
+        f'recipe = start_lab(\n    "{lab}", LAB_PROFILE,',
+        *rows,
+        ")",
+    ])
+
+
+def template_cells(meta: dict, lab: str, notebook_path: str, is_solution: bool, code_digest: str,
+                   root: Path = REPO_ROOT) -> list:
+    """The four cells at the top of every lab, with fixed ids so diffs stay quiet."""
+    header = nbformat.v4.new_markdown_cell(_header(meta, lab, notebook_path, is_solution, root))
+    setup = nbformat.v4.new_code_cell(_setup_code(root, code_digest))
+    params = nbformat.v4.new_code_cell(_parameters_code(lab))
+    start = nbformat.v4.new_code_cell(_start_code(lab))
+    for cell, cell_id in zip((header, setup, params, start), TEMPLATE_IDS):
         cell.id = cell_id
-        cell.metadata = {"tags": tags}
-    return [header, setup, params]
+        cell.metadata = {"tags": [TEMPLATE_TAG, "parameters"] if cell is params else [TEMPLATE_TAG]}
+    return [header, setup, params, start]

@@ -7,12 +7,19 @@ count parameters with the library itself instead of quoting a number.
 from __future__ import annotations
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, PretrainedConfig, Qwen3Config, Qwen3ForCausalLM
+from transformers import (
+    LlamaConfig,
+    LlamaForCausalLM,
+    PretrainedConfig,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+)
 
 from .peft_counts import ATTENTION_PROJECTIONS as LORA_TARGETS_ATTENTION
 from .peft_counts import PROJECTIONS as LORA_TARGETS_ALL
 
-__all__ = ["LORA_TARGETS_ALL", "LORA_TARGETS_ATTENTION", "MODEL_CONFIGS", "build_on_meta", "count_parameters"]
+__all__ = ["HUB_CONFIGS", "LORA_TARGETS_ALL", "LORA_TARGETS_ATTENTION", "MODEL_CONFIGS", "build_on_meta",
+           "count_parameters"]
 
 
 def qwen3_4b_config() -> Qwen3Config:
@@ -53,6 +60,13 @@ MODEL_CONFIGS = {
     "Llama-3-8B": llama3_8b_config,
     "Llama-2-13B": llama2_13b_config,
     "Llama-3-70B": llama3_70b_config,
+}
+
+# Hub checkpoints the labs load, by the architecture they share (a 4-bit upload has its base's config).
+HUB_CONFIGS = {
+    "Qwen/Qwen3-4B": qwen3_4b_config,
+    "unsloth/Qwen3-4B": qwen3_4b_config,
+    "unsloth/Qwen3-4B-unsloth-bnb-4bit": qwen3_4b_config,
 }
 
 

@@ -1,0 +1,318 @@
+"""Lab steps that more than one lab uses, written once and tested on the CPU.
+
+A lab shows the call and says in a sentence what it does; the code is here, where a test runs it on
+the tiny Qwen3 loaded in 4 bit with bitsandbytes and wrapped by PEFT: the same stack that Unsloth
+drives on the GPU (tests/test_steps.py). Read any of them in a lab with `steps.load_rows??`.
+
+Two kinds of function:
+- steps (`load_rows`, `chat_texts`, `lora_arguments`, `sft_config`, `answer`, ...) do something and
+  return it;
+- reports (`describe_*`, `check_*`) print facts in a fixed format and assert what must hold. A lab
+  calls each report in a cell of its own marked `# NBVAL_CHECK_OUTPUT`, so that nbval compares
+  those facts from run to run (scripts/nbval-sanitize.cfg blanks only what varies: times, memory,
+  losses, paths).
+
+Nothing here imports Unsloth, TRL, transformers or datasets at module level: a lab imports this
+module after `start_lab` has imported Unsloth, which must come first.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chat import (
+    QWEN3_INSTRUCTION_PART,
+    QWEN3_RESPONSE_PART,
+    ResponseMarkers,
+    fully_masked_rows,
+    masked_share,
+    response_only_labels,
+    standardize,
+    validate_rows,
+)
+from .peft_counts import PROJECTIONS, lora_param_count
+from .recipes import Recipe, shown
+
+GiB = 1024**3
+
+
+def size_text(n_bytes: float) -> str:
+    """Bytes in the binary unit that reads best: 812.3 KiB, 63.1 MiB, 7.52 GiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.{2 if unit == 'GiB' else 1}f} {unit}"
+    return f"{n_bytes:.0f} B"
+
+
+# ----------------------------------------------------------------------------- data
+def load_rows(recipe: Recipe):
+    """The recipe's dataset, shuffled with its seed, cut to `n_rows`, every row validated.
+
+    A local file (the smoke profile's synthetic sample) is read as JSON Lines; anything else is a
+    hub id. Taught in lab 1, section 3.
+    """
+    from datasets import load_dataset
+
+    if Path(recipe.dataset).is_absolute():
+        rows = load_dataset("json", data_files=recipe.dataset, split="train")
+    else:
+        rows = load_dataset(recipe.dataset, split="train")
+    print(f"{shown(recipe.dataset)}: 전체 {len(rows):,}행 가운데 섞어서 {min(recipe.n_rows, len(rows)):,}행을 씁니다.")
+    rows = rows.shuffle(seed=recipe.seed).select(range(min(recipe.n_rows, len(rows))))
+    validate_rows(rows)
+    return rows
+
+
+def describe_rows(rows) -> None:
+    """Report: how many rows, which columns, how many sources (FineTome's subsets, or the synthetic
+    sample's topics). Taught in lab 1, section 3."""
+    print(f"{len(rows):,}행, 열(columns) {rows.column_names}; 모든 행이 대화 형식 검사를 통과했습니다.")
+    if "source" in rows.column_names:
+        print(f"출처(source) {len(set(rows['source']))}가지")
+
+
+FAULTS = {
+    "unknown role": lambda row: row["conversations"][1].update({"from": "bot"}),
+    "empty answer": lambda row: row["conversations"][-1].update({"value": "  "}),
+    "no answer": lambda row: row.update({"conversations": row["conversations"][:1]}),
+    "missing value": lambda row: row["conversations"][0].pop("value"),
+}
+
+
+def rows_with_one_fault(rows, n: int, seed: int) -> tuple[list[dict], int, str]:
+    """`n` copies of rows whose conversation starts with a human turn, one of them broken in one of
+    the FAULTS ways; returns the rows, the broken row's index and the fault's name. For the lab
+    exercise "which row is broken?": the index is drawn with `seed`, so reading the code does not
+    give it away; the validator's message does. Taught in lab 0, section 5."""
+    import copy
+    import random
+
+    picked = [copy.deepcopy(row) for row in rows if row["conversations"][0]["from"] == "human"][:n]
+    rng = random.Random(seed)
+    index, fault = rng.randrange(n), rng.choice(sorted(FAULTS))
+    FAULTS[fault](picked[index])
+    return picked, index, fault
+
+
+def chat_texts(rows, tokenizer):
+    """A dataset with one column, `text`: each conversation standardized to role/content and
+    rendered with the tokenizer's chat template (Qwen3's, in the labs). Taught in lab 1, section 3."""
+    def render(batch):
+        return {"text": [tokenizer.apply_chat_template(standardize(c), tokenize=False, add_generation_prompt=False)
+                         for c in batch["conversations"]]}
+
+    return rows.map(render, batched=True, remove_columns=rows.column_names)
+
+
+# ----------------------------------------------------------------------------- model and LoRA
+def lora_arguments(recipe: Recipe) -> dict:
+    """Keyword arguments for `FastLanguageModel.get_peft_model(model, **lora_arguments(recipe))`.
+
+    LoRA of rank r and scale alpha on all seven projections, no dropout, no bias, Unsloth's gradient
+    checkpointing, and the recipe's seed for the random A matrices. Taught in lab 1, section 2.
+    """
+    return dict(r=recipe.lora_r, lora_alpha=recipe.lora_alpha, lora_dropout=0, bias="none",
+                target_modules=list(PROJECTIONS), use_gradient_checkpointing="unsloth",
+                random_state=recipe.seed)
+
+
+def _is_4bit(module) -> bool:
+    weight = getattr(getattr(module, "base_layer", module), "weight", None)
+    return type(weight).__name__ == "Params4bit"  # bitsandbytes' 4-bit weight, wrapped by PEFT or not
+
+
+def describe_projections(model) -> dict:
+    """Report: the decoder's projections, and how many are stored in 4 bit.
+
+    Qwen3 has seven per layer (q, k, v, o, gate, up, down). Unsloth's "dynamic" 4-bit checkpoints may
+    keep a few sensitive ones in 16 bit, so both counts are printed. Taught in lab 0, section 2.
+    """
+    config = model.config
+    projections = {name: m for name, m in model.named_modules() if name.split(".")[-1] in PROJECTIONS}
+    n_4bit = sum(map(_is_4bit, projections.values()))
+    print(f"층 {config.num_hidden_layers}개, 어휘 {config.vocab_size:,}개, 은닉 차원 {config.hidden_size:,}")
+    print(f"투영 {len(projections)}개(층마다 {len(PROJECTIONS)}개) 가운데 4비트 {n_4bit}개, "
+          f"16비트로 남은 것 {len(projections) - n_4bit}개")
+    assert len(projections) == config.num_hidden_layers * len(PROJECTIONS), "a projection is missing"
+    return {"projections": len(projections), "in_4bit": n_4bit}
+
+
+def describe_lora(model, recipe: Recipe) -> tuple[int, int]:
+    """Report: trainable and total parameters right after LoRA is attached, checked against the
+    closed form of chapter 1 (L * sum_m r * (d_in + d_out)), and B = 0 in every adapter (so the
+    model still answers exactly as before). Returns (trainable, total). Taught in lab 1, section 2."""
+    trainable, total = model.get_nb_trainable_parameters()
+    expected = lora_param_count(model.config, recipe.lora_r, PROJECTIONS)
+    lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+    print(f"학습 파라미터 {trainable:,} / 전체 {total:,} ({trainable / total:.2%})")
+    print(f"1장의 공식 L·Σ r(d_in + d_out), r = {recipe.lora_r}: {expected:,}")
+    assert trainable == expected, "the LoRA attached differs from the closed form"
+    assert lora_b and all(bool((p == 0).all()) for p in lora_b), "a lora_B matrix is not zero"
+    print(f"lora_B 행렬 {len(lora_b)}개가 모두 0입니다: 지금은 ΔW = BA = 0")
+    return trainable, total
+
+
+# ----------------------------------------------------------------------------- training
+def sft_config(recipe: Recipe, output_dir: str, **changes):
+    """TRL's `SFTConfig` for the recipe: every training knob in one place. `changes` override a field.
+
+    TRL 1.x calls the sequence length `max_length` (it was `max_seq_length`); it is set explicitly,
+    so examples are cut exactly where the recipe says. Taught in lab 1, section 4.
+    """
+    from trl import SFTConfig
+
+    args = dict(
+        output_dir=output_dir, dataset_text_field="text", max_length=recipe.max_seq_length, packing=False,
+        per_device_train_batch_size=recipe.batch_size, gradient_accumulation_steps=recipe.grad_accum,
+        max_steps=recipe.max_steps, warmup_steps=recipe.warmup_steps, learning_rate=recipe.learning_rate,
+        lr_scheduler_type="linear", optim="adamw_8bit", weight_decay=recipe.weight_decay,
+        logging_steps=1, seed=recipe.seed, save_strategy="no", report_to="none",
+    )
+    args.update(changes)
+    return SFTConfig(**args)
+
+
+def predict_response_masking(input_ids, tokenizer) -> list[list[int]]:
+    """The labels that a response-only loss gives each tokenized example, computed with the
+    course's rule (ftcourse.chat.response_only_labels) before Unsloth's `train_on_responses_only`
+    runs, so that its result can be checked. Taught in lab 1, section 4."""
+    markers = ResponseMarkers.from_tokenizer(tokenizer, QWEN3_INSTRUCTION_PART, QWEN3_RESPONSE_PART)
+    return [response_only_labels(ids, markers) for ids in input_ids]
+
+
+def check_response_masking(predicted: list[list[int]], labels, max_dropped_share: float = 0.05) -> dict:
+    """Report: the examples whose answer was cut away (all labels -100) and the masked share.
+
+    `labels` are the training set's labels after Unsloth's `train_on_responses_only`, which drops
+    fully masked examples. Asserts that it dropped exactly the predicted ones, that the kept labels
+    equal the prediction, and that at most `max_dropped_share` of the examples lost their answer
+    to `max_length`. Taught in lab 1, section 4.
+    """
+    dropped = set(fully_masked_rows(predicted))
+    kept = [row for i, row in enumerate(predicted) if i not in dropped]
+    labels = [list(row) for row in labels]
+    share = masked_share(labels)
+    print(f"예제 {len(predicted):,}개 가운데 응답이 잘려 통째로 가려진 예제 {len(dropped)}개 "
+          f"(라이브러리가 뺀 수 {len(predicted) - len(labels)}개)")
+    print(f"남은 {len(labels):,}개 예제에서 손실에서 제외된 토큰 비율: {share:.1%}")
+    assert len(predicted) - len(labels) == len(dropped), "other examples were dropped than predicted"
+    assert labels == kept, "the response mask differs from ftcourse.chat.response_only_labels"
+    assert not fully_masked_rows(labels) and 0.0 < share < 1.0
+    assert len(dropped) <= max_dropped_share * len(predicted), "too many answers were cut: raise MAX_SEQ_LENGTH"
+    return {"examples": len(predicted), "dropped": len(dropped), "masked_share": share}
+
+
+class TokenCounter:
+    """Wraps a trainer's data collator and counts the tokens it hands to the model (padding excluded).
+
+    Install with `trainer.data_collator = TokenCounter(trainer.data_collator, tokenizer.pad_token_id)`.
+    Taught in lab 1, section 6.
+    """
+
+    def __init__(self, collator, pad_id: int):
+        self.collator, self.pad_id, self.tokens = collator, pad_id, 0
+
+    def __call__(self, features):
+        batch = self.collator(features)
+        mask = batch.get("attention_mask")
+        self.tokens += int(mask.sum()) if mask is not None else int((batch["input_ids"] != self.pad_id).sum())
+        return batch
+
+
+@dataclass
+class Measurement:
+    """Wall time and CUDA memory of a block: `with steps.measure() as run: trainer.train()`.
+
+    Memory is what PyTorch's caching allocator has reserved (`torch.cuda.max_memory_reserved`), the
+    figure Unsloth's logs print; None on a machine without CUDA. Taught in lab 1, section 6.
+    """
+
+    seconds: float = 0.0
+    reserved_before: int | None = None
+    peak_reserved: int | None = None
+    _start: float = field(default=0.0, repr=False)
+
+    def __enter__(self) -> "Measurement":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+            self.reserved_before = torch.cuda.max_memory_reserved()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+            self.peak_reserved = torch.cuda.max_memory_reserved()
+        self.seconds = time.perf_counter() - self._start
+
+
+def measure() -> Measurement:
+    return Measurement()
+
+
+def logged_losses(trainer) -> list[float]:
+    """The training losses the trainer logged, one per logging step."""
+    return [h["loss"] for h in trainer.state.log_history if "loss" in h]
+
+
+def check_losses(losses: list[float], steps: int, must_fall: bool = True) -> tuple[float, float]:
+    """Report: one finite loss per step, and (if `must_fall`) the mean of the last fifth of the
+    steps below the mean of the first fifth. Returns both means. Taught in lab 1, section 6."""
+    k = max(1, len(losses) // 5)
+    first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+    print(f"손실 {len(losses)}개(스텝마다 하나): 처음 {k}스텝 평균 {first:.3f} → 마지막 {k}스텝 평균 {last:.3f}")
+    assert len(losses) == steps, f"expected {steps} logged losses, got {len(losses)}"
+    assert all(math.isfinite(x) for x in losses), "a loss is not finite"
+    if must_fall:
+        assert last < first, "the loss did not go down"
+        print("모든 손실이 유한하고, 학습이 진행되며 손실이 줄었습니다.")
+    else:
+        print("모든 손실이 유한합니다.")
+    return first, last
+
+
+# ----------------------------------------------------------------------------- using the model
+def answer(model, tokenizer, prompts: list[str], *, system: str | None = None, max_new_tokens: int = 96,
+           fast=None) -> list[str]:
+    """Greedy answers to each prompt, with thinking off (Qwen3's `enable_thinking=False`).
+
+    `fast`: Unsloth's `FastLanguageModel`, whose inference mode is switched on for the answers and
+    back to training mode afterwards. Taught in lab 1, section 5.
+    """
+    if fast is not None:
+        fast.for_inference(model)
+    replies = []
+    try:
+        for prompt in prompts:
+            messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+            inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, enable_thinking=False,
+                                                   return_tensors="pt", return_dict=True).to(model.device)
+            output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                    pad_token_id=tokenizer.pad_token_id)
+            new_tokens = output[0, inputs["input_ids"].shape[1]:]
+            replies.append(tokenizer.decode(new_tokens, skip_special_tokens=True).strip())
+    finally:
+        if fast is not None:
+            fast.for_training(model)
+    return replies
+
+
+def describe_adapter(adapter_dir: Path, trainable: int, base_params: int) -> int:
+    """Report: the saved adapter holds exactly the trained parameters, and how small it is next to
+    the base model in 16 bit. Returns the file's size in bytes. Taught in lab 1, section 7."""
+    from safetensors import safe_open
+
+    path = Path(adapter_dir) / "adapter_model.safetensors"
+    with safe_open(path, framework="pt") as f:
+        saved = sum(math.prod(f.get_slice(name).get_shape()) for name in f.keys())
+    size, base_16bit = path.stat().st_size, base_params * 2
+    print(f"어댑터 파라미터 {saved:,}개 = 학습한 파라미터 {trainable:,}개")
+    print(f"파일 {size_text(size)}: 16비트 원본 {size_text(base_16bit)}의 {size / base_16bit:.2%}")
+    assert saved == trainable, "the saved adapter does not hold exactly the trained parameters"
+    return size
