@@ -60,7 +60,10 @@ class TrainingMemory:
 
 
 def weights_bytes(n_params: int, bytes_per_param: float) -> int:
-    """Bytes to hold the weights alone: N * M (e.g. M = 2 for fp16/bf16, 0.5 for 4-bit)."""
+    """Bytes to hold the weights alone: N * M (e.g. M = 2 for fp16/bf16, 0.5 for 4-bit).
+
+    Taught in '왜 미세조정인가', '경험칙과 견주기' ({ref}`intro-memory-rules`).
+    """
     return int(n_params * bytes_per_param)
 
 
@@ -70,6 +73,8 @@ def activation_bytes_per_layer(seq_len: int, batch_size: int, hidden: int, heads
     Assumes 16-bit activations and a GPT-style block (dropout masks included, attention scores
     stored: the 5*a*s/h term). FlashAttention-style kernels do not store the a*s*s scores, and
     SwiGLU/GQA blocks differ in detail, so read the result as an estimate, not a measurement.
+
+    Taught in '왜 미세조정인가', '활성화' ({ref}`intro-memory-activations`).
     """
     s, b, h, a = seq_len, batch_size, hidden, heads
     return s * b * h * 34 + 5 * a * s * s * b
@@ -83,6 +88,8 @@ def activation_bytes(config, batch_size: int, seq_len: int, checkpointing: bool 
     (Korthikanti et al., 2023), plus one layer's activations while it is recomputed.
     The logits are left out: see `logits_bytes` (a few % of the total without checkpointing, but
     about as large as everything kept with it).
+
+    Taught in '왜 미세조정인가', '활성화' ({ref}`intro-memory-activations`).
     """
     h, a, n_layers = config.hidden_size, config.num_attention_heads, config.num_hidden_layers
     per_layer = activation_bytes_per_layer(seq_len, batch_size, h, a)
@@ -92,13 +99,19 @@ def activation_bytes(config, batch_size: int, seq_len: int, checkpointing: bool 
 
 
 def logits_bytes(config, batch_size: int, seq_len: int, bytes_per_value: int = 4) -> int:
-    """The s*b*V logits of the LM head, fp32 for the loss (as counted by Korthikanti et al., 2023)."""
+    """The s*b*V logits of the LM head, fp32 for the loss (as counted by Korthikanti et al., 2023).
+
+    Taught in '왜 미세조정인가', '활성화' ({ref}`intro-memory-activations`).
+    """
     return seq_len * batch_size * config.vocab_size * bytes_per_value
 
 
 def training_bytes(n_params: int, n_trainable: int | None = None, recipe: Recipe = MIXED_ADAMW,
                    activations: int = 0) -> TrainingMemory:
-    """AdamW training: all N parameters are stored; only trainable ones get gradients, m, v, master."""
+    """AdamW training: all N parameters are stored; only trainable ones get gradients, m, v, master.
+
+    Taught in '왜 미세조정인가', '파라미터 하나에 드는 바이트' ({ref}`intro-memory-bytes`).
+    """
     t = n_params if n_trainable is None else n_trainable
     return TrainingMemory(
         weights=n_params * recipe.weights,
@@ -110,12 +123,18 @@ def training_bytes(n_params: int, n_trainable: int | None = None, recipe: Recipe
 
 
 def full_finetune_bytes(n_params: int, recipe: Recipe = MIXED_ADAMW, activations: int = 0) -> TrainingMemory:
-    """Full fine-tuning: every parameter is trainable (16 B/param with MIXED_ADAMW, before activations)."""
+    """Full fine-tuning: every parameter is trainable (16 B/param with MIXED_ADAMW, before activations).
+
+    Taught in '왜 미세조정인가', '파라미터 하나에 드는 바이트' ({ref}`intro-memory-bytes`).
+    """
     return training_bytes(n_params, None, recipe, activations)
 
 
 def inference_rule_of_thumb(n_params: int, bytes_per_param: float, overhead: float = 1.2) -> float:
-    """Lecture rule: N * M * 1.2 (the 20% covers activations and the KV cache)."""
+    """Lecture rule: N * M * 1.2 (the 20% covers activations and the KV cache).
+
+    Taught in '왜 미세조정인가', '경험칙과 견주기' ({ref}`intro-memory-rules`).
+    """
     return n_params * bytes_per_param * overhead
 
 
@@ -125,6 +144,8 @@ def training_rule_of_thumb(n_params: int, bytes_per_param: float) -> float:
     The 3 is one gradient plus Adam's two states (m, v) per trainable parameter, M bytes each
     (13B, M = 2: 78 GB). The weights (N * M) and activations come on top of this term; with them
     the rule gives 2 + 6 = 8 bytes per parameter at M = 2, against 16 for mixed-precision AdamW.
+
+    Taught in '왜 미세조정인가', '경험칙과 견주기' ({ref}`intro-memory-rules`).
     """
     return n_params * 3 * bytes_per_param
 
@@ -134,6 +155,8 @@ def measured_state_bytes(model, optimizer) -> TrainingMemory:
 
     Only state tensors shaped like their parameter count (AdamW's exp_avg, exp_avg_sq); the
     0-dim `step` counters are bookkeeping, not per-parameter memory.
+
+    Taught in '왜 미세조정인가', '진짜 텐서로 재 보기' ({ref}`intro-memory-measured`).
     """
     params = list(model.parameters())  # shared (tied) parameters appear once
     nbytes = lambda t: t.numel() * t.element_size()  # noqa: E731
@@ -155,11 +178,13 @@ LORA_BYTES = 4 + 4 + 2         # fp32 weight + fp32 gradient + two 8-bit AdamW s
 MARGIN = 1.15                  # allocator fragmentation and workspaces; reserved > allocated
 
 
-def qlora_peak_bytes(config, lora_params: int, batch_size: int, seq_len: int) -> float:
-    """A rough upper estimate of the peak GPU memory of a QLoRA step with gradient checkpointing.
+def lora_training_peak_bytes(config, lora_params: int, batch_size: int, seq_len: int,
+                             base_in_4bit: bool = True) -> float:
+    """A rough upper estimate of the peak GPU memory of a LoRA step with gradient checkpointing.
 
-    Linear weights in NF4, embeddings and norms in 16 bit, LoRA in fp32 with 8-bit AdamW, one 16-bit
-    hidden state kept per layer plus one layer's activations recomputed, and 16-bit logits.
+    Linear weights in NF4 (QLoRA, `base_in_4bit`) or in 16 bit (LoRA), embeddings and norms in 16 bit,
+    LoRA in fp32 with 8-bit AdamW, one 16-bit hidden state kept per layer plus one layer's activations
+    recomputed, and 16-bit logits. The lab's start check compares it with the free GPU memory.
     """
     from .peft_counts import linear_shapes
 
@@ -167,7 +192,7 @@ def qlora_peak_bytes(config, lora_params: int, batch_size: int, seq_len: int) ->
     embed = vocab * h * (1 if config.tie_word_embeddings else 2)
     linear = n_layers * sum(d_in * d_out for d_in, d_out in linear_shapes(config).values())
     tokens = batch_size * seq_len
-    weights = linear * NF4_BYTES + embed * 2
+    weights = linear * (NF4_BYTES if base_in_4bit else 2) + embed * 2
     lora = lora_params * LORA_BYTES
     # SDPA/FlashAttention kernels keep no attention-score matrix: Korthikanti's 34*s*b*h term only
     activations = n_layers * 2 * tokens * h + 34 * tokens * h

@@ -20,19 +20,28 @@ IA3_FEEDFORWARD = ("down_proj",)
 
 
 def head_dim(config) -> int:
-    """Per-head width e; Qwen3 sets it explicitly (128 != 2560 / 32), Llama derives it."""
+    """Per-head width e; Qwen3 sets it explicitly (128 != 2560 / 32), Llama derives it.
+
+    Taught in 1장, '투영 행렬의 모양' ({ref}`ch1-shapes`).
+    """
     explicit = getattr(config, "head_dim", None)
     return int(explicit) if explicit else config.hidden_size // config.num_attention_heads
 
 
 def kv_dim(config) -> int:
-    """Width of the key (= value) projection output, k * e: smaller than d under GQA."""
+    """Width of the key (= value) projection output, k * e: smaller than d under GQA.
+
+    Taught in 1장, '투영 행렬의 모양' ({ref}`ch1-shapes`).
+    """
     n_kv = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     return n_kv * head_dim(config)
 
 
 def linear_shapes(config) -> dict[str, tuple[int, int]]:
-    """(in_features, out_features) of the seven linear projections of one decoder layer."""
+    """(in_features, out_features) of the seven linear projections of one decoder layer.
+
+    Taught in 1장, '투영 행렬의 모양' ({ref}`ch1-shapes`).
+    """
     d, f = config.hidden_size, config.intermediate_size
     q = config.num_attention_heads * head_dim(config)
     kv = kv_dim(config)
@@ -61,6 +70,8 @@ def lora_param_count(config, r: int, target_modules: Iterable[str] = PROJECTIONS
     """LoRA: A (r x d_in) and B (d_out x r) per targeted linear layer.
 
     count = L * sum_m r * (d_in(m) + d_out(m))   (no bias, bias="none").
+
+    Taught in 1장, 'LoRA 파라미터 수의 닫힌 식' ({ref}`ch1-lora-count`).
     """
     if r < 1:
         raise ValueError("rank r must be a positive integer")
@@ -79,6 +90,8 @@ def ia3_param_count(
 
     A non-feed-forward target rescales its output (d_out values); a feed-forward target rescales
     its input (d_in values).  count = L * (sum_{m not ff} d_out(m) + sum_{m ff} d_in(m)).
+
+    Taught in 1장, '여러 기법을 같은 모델에서' ({ref}`ch1-methods`).
     """
     shapes = linear_shapes(config)
     targets = _check_targets(shapes, target_modules)
@@ -90,7 +103,10 @@ def ia3_param_count(
 
 
 def prompt_tuning_param_count(config, num_virtual_tokens: int) -> int:
-    """Soft prompt tuning: n virtual-token embeddings of width d.  count = n * d."""
+    """Soft prompt tuning: n virtual-token embeddings of width d.  count = n * d.
+
+    Taught in 1장, '여러 기법을 같은 모델에서' ({ref}`ch1-methods`).
+    """
     return num_virtual_tokens * config.hidden_size
 
 
@@ -105,6 +121,8 @@ def prefix_tuning_param_count(
     count = n * L * 2 * t.  With `prefix_projection=True` an MLP t -> m -> 2*L*t (biases on
     both layers, m = encoder_hidden_size, default t) produces the prefix from n embeddings of width t:
     count = n*t + (t*m + m) + (m * 2*L*t + 2*L*t).
+
+    Taught in 1장, '여러 기법을 같은 모델에서' ({ref}`ch1-methods`).
     """
     t = kv_dim(config)
     out = 2 * config.num_hidden_layers * t
@@ -117,6 +135,8 @@ def prefix_tuning_param_count(
 def p_tuning_param_count(config, num_virtual_tokens: int, encoder_hidden_size: int | None = None) -> int:
     """P-tuning with PEFT's default MLP prompt encoder: n embeddings of width d, then
     Linear(d, m) -> ReLU -> Linear(m, m) -> ReLU -> Linear(m, d), all with biases (m default d).
+
+    Taught in 1장, '여러 기법을 같은 모델에서' ({ref}`ch1-methods`).
     """
     d = config.hidden_size
     m = encoder_hidden_size or d
@@ -128,6 +148,8 @@ def bottleneck_adapter_param_count(config, bottleneck_size: int, adapters_per_la
     m -> d, both with biases, i.e. 2*d*m + d + m; Houlsby et al. insert two per layer.
 
     PEFT has no class for this method; the count is checked against plain torch modules.
+
+    Taught in 1장, '여러 기법을 같은 모델에서' ({ref}`ch1-methods`).
     """
     d, m = config.hidden_size, bottleneck_size
     return config.num_hidden_layers * adapters_per_layer * (2 * d * m + d + m)
@@ -139,6 +161,8 @@ def bitfit_param_count(config) -> int:
     In Llama/Qwen3 code the attention projections carry a bias only if `attention_bias` is set and
     the MLP projections only if `mlp_bias` is set (Qwen3's MLP never has one); RMSNorm has none.
     For the released Qwen3 and Llama 3 configs both flags are off, so the count is 0.
+
+    Taught in 1장, 'BitFit을 Qwen3에 적용하면' ({ref}`ch1-bitfit`).
     """
     shapes = linear_shapes(config)
     per_layer = 0
@@ -151,5 +175,8 @@ def bitfit_param_count(config) -> int:
 
 
 def adapter_bytes(num_params: int, bytes_per_param: int = 4) -> int:
-    """Size of the saved tensors (safetensors header excluded); PEFT keeps adapters in fp32 by default."""
+    """Size of the saved tensors (safetensors header excluded); PEFT keeps adapters in fp32 by default.
+
+    Taught in 1장, '학습 비율과 저장 크기' ({ref}`ch1-sizes`).
+    """
     return num_params * bytes_per_param
