@@ -1,10 +1,11 @@
 # Two commands after cloning:  make book   (build the site)   and   make test   (everything CI checks).
+# make test-fast: the same without the browser, lint and PyPI-resolver tests (Python only).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD_LOG := _build/build.log
 
-.PHONY: book test venv labs tiny-model lab-smoke lab-full lint-workflows clean
+.PHONY: book test test-fast venv labs tiny-model lab-smoke lab-full lint-workflows clean
 
 venv:
 	@PYTHON=$(PYTHON) bash scripts/bootstrap.sh
@@ -23,14 +24,23 @@ test: venv
 	@$(PY) -m ftcourse.build_book
 	@$(PY) -m pytest
 
+# make test without the browser, lint and network tests: needs no Chromium, Node.js, shellcheck, npm
+# registry or PyPI (once installed)
+test-fast: venv
+	@$(PY) -m ftcourse.build_book
+	@$(PY) -m pytest -m "not browser and not lint and not network"
+
 # On a CUDA machine with requirements-gpu.txt and nbval installed (PYTHON=... picks that Python):
-# every solution under nbval; evidence (executed notebooks, timings, nbval log) lands in $$OUT or
-# artifacts/labs-<profile>. smoke: offline, at most 3 minutes a lab. full: the real 60-step runs.
+# every solution and student lab under nbval, once each; the cells marked NBVAL_CHECK_OUTPUT are
+# compared with tests/lab_outputs/<profile>/ (RECORD=1 stores them from a passing run). Evidence
+# (executed notebooks, timings, nbval log) lands in $$OUT or artifacts/labs-<profile>.
+# smoke: offline, at most 3 minutes a lab. full: the real runs (Qwen3-4B, FineTome-100k).
+RECORD ?=
 lab-smoke:
-	bash scripts/run-labs.sh smoke
+	$(PYTHON) scripts/run_labs.py smoke $(if $(RECORD),--record)
 
 lab-full:
-	bash scripts/run-labs.sh full
+	$(PYTHON) scripts/run_labs.py full $(if $(RECORD),--record)
 
 # actionlint on the GitHub workflows (also part of make test)
 lint-workflows: venv

