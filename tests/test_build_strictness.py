@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ftcourse.build_book import build
+from ftcourse.paths import REPO_ROOT as ROOT
 
 pytestmark = pytest.mark.build
-ROOT = Path(__file__).resolve().parent.parent
 HEADER = textwrap.dedent("""\
     ---
     jupytext:

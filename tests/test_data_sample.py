@@ -8,14 +8,14 @@ import math
 import re
 from collections import Counter
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 import yaml
 
 from ftcourse.chat import rows_with_special_text, standardize, validate_rows
+from ftcourse.paths import DATA_DIR
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = DATA_DIR
 SAMPLE = DATA / "synthetic_chat.jsonl"
 TEXTS = DATA / "synthetic_chat"
 README = DATA / "README.md"

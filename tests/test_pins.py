@@ -6,8 +6,8 @@ import nbformat
 import yaml
 
 from ftcourse.labtemplate import gpu_pins
+from ftcourse.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)$")
 
 

@@ -9,8 +9,8 @@ import yaml
 
 from ftcourse.labgen import NOTEBOOK_METADATA
 from ftcourse.labtemplate import repo_url
+from ftcourse.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE_DIRS = ("book", "labs", "solutions")
 PAGE_SUFFIXES = (".md", ".ipynb")
 

@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from ftcourse.chat import QWEN3_CHAT_TEMPLATE, QWEN3_INSTRUCTION_PART, QWEN3_RESPONSE_PART
+from ftcourse.chat import (
+    QWEN3_CHAT_TEMPLATE,
+    QWEN3_INSTRUCTION_PART,
+    QWEN3_RESPONSE_PART,
+)
+from ftcourse.paths import REPO_ROOT as REPO
 from ftcourse.tiny_model import build
 
-REPO = Path(__file__).resolve().parent.parent
 FILES = {"chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
          "tokenizer.json", "tokenizer_config.json"}
 
