@@ -269,3 +269,48 @@ def test_lab_skeleton(folder, name):
         is_exercise = "solution" in cell.metadata.get("tags", []) or "check_answer(" in cell.source
         assert not is_exercise or i >= exercises_at, f"{name}: an exercise before the exercise section ({cell.id})"
     assert nb.cells[-1].cell_type == "markdown" and nb.cells[-1].source.startswith("## 정리")
+
+
+# ----------------------------------------------------------------------------- the Colab setup cell
+def run_setup_cell(tmp_path, origin, clone_dir, course_code: str):
+    """The labs' real setup cell, in a fresh Python that looks like Colab (a google.colab module),
+    with the course repository served from a local clone instead of GitHub."""
+    import subprocess
+    import sys
+
+    from ftcourse.labtemplate import COLAB_CLONE_DIR, repo_url
+
+    setup = next(c for c in notebook("labs", NAMES[0]).cells if c.get("id") == "lab-setup").source
+    cell = (setup.replace(repo_url(), str(origin)).replace(COLAB_CLONE_DIR, str(clone_dir))
+            .replace(re.search(r'COURSE_CODE = "(\w+)"', setup).group(1), course_code))
+    (tmp_path / "cell.py").write_text(cell, encoding="utf-8")
+    colab = ("import sys, types; sys.modules['google'] = types.ModuleType('google'); "
+             "sys.modules['google.colab'] = types.ModuleType('google.colab'); "
+             "exec(compile(open(sys.argv[1], encoding='utf-8').read(), 'setup-cell', 'exec'))")
+    return subprocess.run([sys.executable, "-c", colab, str(tmp_path / "cell.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_colab_setup_cell_clones_the_notebooks_code_and_checks_the_gpu_before_installing(tmp_path):
+    import subprocess
+
+    from ftcourse.version import commit_digest
+
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(REPO_ROOT), str(origin)], check=True)
+    head = subprocess.run(["git", "-C", str(origin), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    wanted = commit_digest(origin, head)
+    clone = tmp_path / "content" / "llm-finetuning"
+    # first run in a fresh runtime: clone, the code matches, then no GPU: stop before any pip install
+    first = run_setup_cell(tmp_path, origin, clone, wanted)
+    assert first.returncode != 0 and "CUDA GPU가 보이지 않습니다" in first.stderr, first.stderr[-2000:]
+    assert "pip" not in first.stdout and (clone / "ftcourse" / "colab.py").exists()
+    # a runtime that kept an older clone: it is brought up to date, then matched to the notebook
+    subprocess.run(["git", "-C", str(clone), "checkout", "-q", "--detach", "HEAD~1"], check=True)
+    again = run_setup_cell(tmp_path, origin, clone, wanted)
+    assert "CUDA GPU가 보이지 않습니다" in again.stderr
+    now = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    assert commit_digest(clone, now.strip()) == wanted
+    # a notebook from a version the repository never had: a clear message, nothing installed
+    unknown = run_setup_cell(tmp_path, origin, clone, "0" * 16)
+    assert "찾지 못했습니다" in unknown.stderr and "CUDA" not in unknown.stderr
