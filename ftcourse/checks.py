@@ -44,8 +44,16 @@ def _as_tuple(value) -> tuple | None:
     return tuple(value)
 
 
+def _scalar(value):
+    """A 0-dim torch tensor or a numpy scalar as the Python number it holds; anything else unchanged."""
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
 def compare(answer, expected, rel_tol: float = REL_TOL) -> str | None:
     """None when `answer` matches `expected`; else a short Korean reason."""
+    answer, expected = _scalar(answer), _scalar(expected)
     if isinstance(expected, bool) or isinstance(answer, bool):
         return None if answer is expected else f"{_kind(expected)} {expected!r}을(를) 기대했습니다."
     if isinstance(expected, (int, float)):

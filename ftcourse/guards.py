@@ -52,6 +52,22 @@ def check_hub_access(downloads: list[str], reachable: bool) -> None:
     )
 
 
+OFFLINE_BY_SMOKE = "FTCOURSE_OFFLINE_BY_SMOKE"  # set next to HF_HUB_OFFLINE when a smoke run turned it on
+
+
+def check_offline_left_by_smoke(downloads: list[str], left_by_smoke: bool) -> None:
+    """A full run after a smoke run in the same runtime: the hub libraries read HF_HUB_OFFLINE when
+    first imported, so only a restart turns the offline mode off again."""
+    if not downloads or not left_by_smoke:
+        return
+    raise LabError(
+        "이 런타임에서 smoke 프로필을 먼저 돌려 오프라인 모드(HF_HUB_OFFLINE=1)가 켜져 있습니다. 허브 라이브러리는 "
+        "이 설정을 처음 불릴 때만 읽으므로, [런타임] → [세션 다시 시작]을 누른 뒤 full 프로필로 처음부터 실행하세요.",
+        "A smoke run earlier in this runtime turned on HF_HUB_OFFLINE; the hub libraries read it only once. "
+        "Restart the session, then run the full profile from the top.",
+    )
+
+
 def check_gpu_memory(estimate_bytes: float, free_bytes: float, what: str) -> None:
     """Stop before loading when the free GPU memory is below the estimated peak of `what`."""
     if free_bytes >= estimate_bytes:

@@ -52,9 +52,11 @@ def start_lab(lab: str, profile: str | None = None, **knobs) -> Recipe:
     print(f"프로필(profile): {profile_name} — {recipe.summary()}")
     if profile_name == "smoke":
         print(LABS[lab].smoke_note)
+    guards.check_offline_left_by_smoke(recipe.downloads, os.environ.get(guards.OFFLINE_BY_SMOKE) == "1")
     if not recipe.downloads:
         # offline for real: no hub look-ups, and no Unsloth usage statistics (a network call at load)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if "HF_HUB_OFFLINE" not in os.environ:
+            os.environ.update({"HF_HUB_OFFLINE": "1", guards.OFFLINE_BY_SMOKE: "1"})
         os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
     guards.check_cuda(torch.cuda.is_available())
     import unsloth  # noqa: F401  (before transformers, trl and peft, so that its patches apply)

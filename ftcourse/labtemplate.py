@@ -30,14 +30,7 @@ COLAB_BASE = "https://colab.research.google.com/github"
 COLAB_CLONE_DIR = "/content/llm-finetuning"
 # Colab opens a notebook on the runtime its metadata asks for: a GPU, and the free tier's T4.
 COLAB_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
-T4_USABLE_GIB = 14.74  # what a Colab T4 reports (16 GB nominal); Unsloth's T4 notebook log
-# Published runs of this recipe, quoted (not measured by this course), for the lab headers.
-CITED_RUNS = (
-    "강의 자료의 Unsloth 학습 로그(RTX 3090, 실습 1과 같은 레시피: Qwen3-4B 4비트, r = 8, 배치 2 × 4, 60스텝): "
-    "학습 7.8분, 최대 예약 메모리 6.07 GiB",
-    "Unsloth 공식 Colab 노트북 `nb/Qwen3_(4B)-Instruct.ipynb`(T4, Qwen3-4B-Instruct-2507, r = 32, 배치 2 × 4, "
-    "60스텝): 학습 9분 32초, T4가 보고한 전체 메모리 14.74 GB",
-)
+T4_USABLE_GIB = 14.74  # a Colab T4's total memory as PyTorch reports it (16 GB nominal)
 
 
 def repo_url(root: Path = REPO_ROOT) -> str:
@@ -58,20 +51,28 @@ def colab_url(notebook_path: str, root: Path = REPO_ROOT) -> str:
     return f"{COLAB_BASE}/{owner_repo}/blob/main/{notebook_path}"
 
 
-def full_recipe_estimate_gib(lab: str) -> float:
-    """The course estimator's peak for the lab's full recipe (ftcourse.labs.peak_estimate_bytes)."""
+def full_recipe_estimate_gib(lab: str) -> float | None:
+    """The course estimator's peak for the lab's full recipe (ftcourse.labs.peak_estimate_bytes);
+    None when the course does not know the model's architecture."""
     from .labs import model_config, peak_estimate_bytes
 
     recipe = LABS[lab].full
-    return peak_estimate_bytes(recipe, model_config(recipe)) / 2**30
+    config = model_config(recipe)
+    return None if config is None else peak_estimate_bytes(recipe, config) / 2**30
+
+
+def _memory_cells(estimate: float | None) -> tuple[str, str]:
+    if estimate is None:
+        return "시작 점검이 출력(이 모델의 구조는 추정식에 없음)", "NVIDIA GPU"
+    fits = (f"Colab 무료 T4(PyTorch가 보는 전체 {T4_USABLE_GIB} GiB)에 들어갑니다" if estimate < T4_USABLE_GIB
+            else "T4에는 들어가지 않습니다: 더 큰 GPU가 필요합니다")
+    return (f"예상 최대 약 {estimate:.1f} GiB (강의의 추정식이며 실제 최대는 이보다 클 수 있음; 시작 점검이 다시 계산)",
+            f"NVIDIA GPU. {fits}")
 
 
 def _header(meta: dict, lab: str, notebook_path: str, is_solution: bool, root: Path) -> str:
     learn = "\n".join(f"- {item}" for item in meta["learn"])
-    estimate = full_recipe_estimate_gib(lab)
-    fits = ("Colab 무료 T4(명목 16 GB, 실제로 쓸 수 있는 것은 약 15 GB)에 들어갑니다"
-            if estimate < T4_USABLE_GIB else "T4에는 들어가지 않습니다: 더 큰 GPU가 필요합니다")
-    cited = "\n".join(f"- {run}" for run in CITED_RUNS)
+    memory, needs = _memory_cells(full_recipe_estimate_gib(lab))
     lines = [
         f"# {meta['title']}",
         "",
@@ -81,18 +82,16 @@ def _header(meta: dict, lab: str, notebook_path: str, is_solution: bool, root: P
         "",
         "| 예상 시간 | GPU 메모리 (full 프로필) | 필요한 것 |",
         "| --- | --- | --- |",
-        f"| {meta['time']} | 예상 최대 약 {estimate:.1f} GiB (강의의 추정식; 시작 점검이 다시 계산해 출력) | "
-        f"NVIDIA GPU. {fits} |",
-        "",
-        "공개된 실행 기록(인용한 값이며, 이 강의가 잰 값이 아닙니다):",
-        "",
-        cited,
-        "",
-        f"[▶ Colab에서 열기 (Open in Colab)]({colab_url(notebook_path, root)})",
+        f"| {meta['time']} | {memory} | {needs} |",
     ]
+    if LABS[lab].cited_runs:
+        lines += ["", "공개된 실행 기록(인용한 값이며, 이 강의가 잰 값이 아닙니다):", "",
+                  *(f"- {run}" for run in LABS[lab].cited_runs)]
+    lines += ["", f"[▶ Colab에서 열기 (Open in Colab)]({colab_url(notebook_path, root)})"]
     if is_solution:
         student = Path(notebook_path).name
-        lines += ["", f"이 노트북은 **해답**입니다. 빈칸이 있는 학생용 실습은 [여기]({'../labs/' + student})에 있습니다."]
+        lines += ["", f"이 노트북은 **해답**입니다. 빈칸이 있는 학생용 실습: [사이트의 실습 페이지]({'../labs/' + student}), "
+                      f"[Colab에서 열기]({colab_url('labs/' + student, root)})"]
     return "\n".join(lines)
 
 
@@ -115,7 +114,7 @@ HF_CACHE_ON_DRIVE = False  # True면 모델과 데이터를 Google Drive에 캐�
 
 if "google.colab" in sys.modules:
     repo = Path("{COLAB_CLONE_DIR}")
-    if repo.exists():  # a clone from an earlier run of this runtime: bring it up to date first
+    if repo.exists():  # 이 런타임에서 전에 받아 둔 저장소: 먼저 최신으로
         subprocess.run(["git", "-C", str(repo), "fetch", "-q", "origin"], check=True)
         subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--detach", "origin/HEAD"], check=True)
     else:
@@ -133,7 +132,10 @@ if "google.colab" in sys.modules:
 
     install(LAB_PINS)
 else:
-    repo = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "ftcourse").is_dir()), Path.cwd())
+    repo = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "ftcourse").is_dir()), None)
+    if repo is None:
+        raise SystemExit(f"강의 저장소 안에서 실행하세요: git clone {{REPO_URL}} 한 뒤 그 안의 이 노트북을 엽니다. "
+                         "(Run this notebook inside a clone of the course repository.)")
     sys.path.insert(0, str(repo))
     from ftcourse.version import worktree_digest
 
@@ -151,7 +153,8 @@ def _parameters_code(lab: str) -> str:
     width = max(len(knob_name(name)) for name in KNOBS) + len(" = None")
     lines = [
         "# parameters: 이 실습의 레시피입니다. None이면 고른 프로필의 값을 씁니다(주석의 full / smoke 값).",
-        "# 값을 바꾸고 다시 실행하거나, papermill로 바꿉니다: papermill 실습.ipynb 결과.ipynb -p LORA_R 16",
+        "# 값을 바꾼 뒤 이 셀과 아래 시작 점검 셀부터 다시 실행하세요. papermill로도 바꿉니다:",
+        "# papermill 실습.ipynb 결과.ipynb -p LORA_R 16",
         f'{"LAB_PROFILE = None":<{width}}  # "full" 또는 "smoke"; None이면 환경 변수 LAB_PROFILE, 그것도 없으면 "full"',
     ]
     for f in dataclasses.fields(Recipe):

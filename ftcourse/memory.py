@@ -180,11 +180,14 @@ MARGIN = 1.15                  # allocator fragmentation and workspaces; reserve
 
 def lora_training_peak_bytes(config, lora_params: int, batch_size: int, seq_len: int,
                              base_in_4bit: bool = True) -> float:
-    """A rough upper estimate of the peak GPU memory of a LoRA step with gradient checkpointing.
+    """A rough estimate of the peak GPU memory of a LoRA step with gradient checkpointing.
 
     Linear weights in NF4 (QLoRA, `base_in_4bit`) or in 16 bit (LoRA), embeddings and norms in 16 bit,
     LoRA in fp32 with 8-bit AdamW, one 16-bit hidden state kept per layer plus one layer's activations
     recomputed, and 16-bit logits. The lab's start check compares it with the free GPU memory.
+    Not an upper bound: for lab 1's recipe it gives 5.5 GiB where the seed's RTX 3090 run reserved
+    6.07 GiB at its peak, since Unsloth's dynamic 4-bit checkpoints keep some layers in 16 bit and the
+    CUDA kernels reserve workspace that no formula here counts.
     """
     from .peft_counts import linear_shapes
 

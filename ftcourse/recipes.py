@@ -82,6 +82,7 @@ class Lab:
     full: Recipe
     smoke: dict = field(default_factory=dict)  # the fields the smoke profile changes
     smoke_note: str = ""  # what the smoke profile's data and model are, printed at the start
+    cited_runs: tuple[str, ...] = ()  # published runs of a similar recipe, quoted in the lab's header
 
     def recipe(self, profile: str) -> Recipe:
         return self.full if profile == "full" else dataclasses.replace(self.full, **self.smoke)
@@ -106,12 +107,21 @@ SMOKE_NOTE = ("smoke 프로필: 무작위로 초기화한 작은 Qwen3와 강의
               "FineTome이 아니며, 코드가 끝까지 도는지 확인하는 용도입니다. "
               "(synthetic data written for this course, not FineTome)")
 
+# Published runs, quoted (not measured by this course) in the headers of the labs they compare with.
+SEED_RTX3090_RUN = ("강의 자료의 Unsloth 학습 로그(RTX 3090; 실습 1과 하이퍼파라미터가 같음: Qwen3-4B 4비트, r = α = 8, "
+                    "배치 2 × 4, 60스텝): 학습 7.8분, 최대 예약 메모리 6.07 GiB")
+UNSLOTH_T4_RUN = ("Unsloth 공식 Colab 노트북 [Qwen3_(4B)-Instruct](https://github.com/unslothai/notebooks/blob/main/nb/"
+                  "Qwen3_%284B%29-Instruct.ipynb)(T4; Qwen3-4B-Instruct-2507, r = 32, 배치 2 × 4, 60스텝): "
+                  "학습 9분 32초. 이 T4가 보고한 GPU 전체 메모리는 14.74 GiB입니다(사용량이 아니라 카드의 크기)")
+
 LABS = {
     # Lab 0 proves the setup: the lab 1 recipe for five steps (no warm-up), one batch per step.
     "lab0_setup": Lab(
         full=dataclasses.replace(QLORA_60_STEPS, n_rows=200, grad_accum=1, max_steps=5, warmup_steps=0),
-        smoke={**SMOKE, "n_rows": 200, "max_steps": 5}, smoke_note=SMOKE_NOTE),
-    "lab1_first_qlora": Lab(full=QLORA_60_STEPS, smoke=SMOKE, smoke_note=SMOKE_NOTE),
+        smoke={**SMOKE, "n_rows": 200, "max_steps": 5}, smoke_note=SMOKE_NOTE,
+        cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
+    "lab1_first_qlora": Lab(full=QLORA_60_STEPS, smoke=SMOKE, smoke_note=SMOKE_NOTE,
+                            cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
 }
 
 

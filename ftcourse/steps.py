@@ -81,11 +81,25 @@ FAULTS = {
 }
 
 
-def rows_with_one_fault(rows, n: int, seed: int) -> tuple[list[dict], int, str]:
+class AnswerKey:
+    """The index of the broken row, kept out of sight: calling it gives the index (the exercise's
+    check does, once the student has answered); printing it does not."""
+
+    def __init__(self, index: int):
+        self._index = index
+
+    def __call__(self) -> int:
+        return self._index
+
+    def __repr__(self) -> str:
+        return "AnswerKey(…)"
+
+
+def rows_with_one_fault(rows, n: int, seed: int) -> tuple[list[dict], AnswerKey]:
     """`n` copies of rows whose conversation starts with a human turn, one of them broken in one of
-    the FAULTS ways; returns the rows, the broken row's index and the fault's name. For the lab
-    exercise "which row is broken?": the index is drawn with `seed`, so reading the code does not
-    give it away; the validator's message does. Taught in lab 0, section 5."""
+    the FAULTS ways, and the key to which one. For the lab exercise "which row is broken?": the index
+    and the fault are drawn with `seed`, so reading the code does not give them away; the validator's
+    message does. Taught in lab 0, section 6."""
     import copy
     import random
 
@@ -93,7 +107,7 @@ def rows_with_one_fault(rows, n: int, seed: int) -> tuple[list[dict], int, str]:
     rng = random.Random(seed)
     index, fault = rng.randrange(n), rng.choice(sorted(FAULTS))
     FAULTS[fault](picked[index])
-    return picked, index, fault
+    return picked, AnswerKey(index)
 
 
 def chat_texts(rows, tokenizer):
@@ -204,6 +218,22 @@ def check_response_masking(predicted: list[list[int]], labels, max_dropped_share
     return {"examples": len(predicted), "dropped": len(dropped), "masked_share": share}
 
 
+def real_tokens(batch, pad_id: int) -> int:
+    """The tokens of a training batch that are not padding.
+
+    A padded batch marks them in `attention_mask`. A padding-free batch (Unsloth switches it on: the
+    examples are joined into one row and `position_ids` restart at each example) has no mask and no
+    padding, so every `input_ids` entry that is not the pad token counts. Taught in lab 1, section 6.
+    """
+    mask = batch.get("attention_mask")
+    return int(mask.sum()) if mask is not None else int((batch["input_ids"] != pad_id).sum())
+
+
+def loss_token_share(batch, pad_id: int) -> float:
+    """The share of a batch's real tokens whose label counts in the loss (label != -100)."""
+    return int((batch["labels"] != -100).sum()) / real_tokens(batch, pad_id)
+
+
 class TokenCounter:
     """Wraps a trainer's data collator and counts the tokens it hands to the model (padding excluded).
 
@@ -216,8 +246,7 @@ class TokenCounter:
 
     def __call__(self, features):
         batch = self.collator(features)
-        mask = batch.get("attention_mask")
-        self.tokens += int(mask.sum()) if mask is not None else int((batch["input_ids"] != self.pad_id).sum())
+        self.tokens += real_tokens(batch, self.pad_id)
         return batch
 
 
@@ -313,6 +342,7 @@ def describe_adapter(adapter_dir: Path, trainable: int, base_params: int) -> int
         saved = sum(math.prod(f.get_slice(name).get_shape()) for name in f.keys())
     size, base_16bit = path.stat().st_size, base_params * 2
     print(f"어댑터 파라미터 {saved:,}개 = 학습한 파라미터 {trainable:,}개")
-    print(f"파일 {size_text(size)}: 16비트 원본 {size_text(base_16bit)}의 {size / base_16bit:.2%}")
+    print(f"파일 {size_text(size)} ({size / 1e6:.1f} MB): "
+          f"16비트 원본 {size_text(base_16bit)}의 {size / base_16bit:.2%}")
     assert saved == trainable, "the saved adapter does not hold exactly the trained parameters"
     return size

@@ -1,10 +1,11 @@
 """Which version of the course code a lab notebook was generated with, and how to get that version.
 
 `make labs` stamps each notebook with the digest of the code it imports (`ftcourse/*.py` and the
-smoke profile's data). In Colab the setup cell clones the repository and runs
-`python -m ftcourse.version --checkout <digest>`: if the clone's code has another digest (a notebook
-saved to Drive weeks ago, or a clone left over from an older session), it checks out the newest
-commit whose code has the notebook's digest, so notebook and code always match.
+smoke profile's data). In Colab the setup cell clones the repository (or updates a clone left by an
+earlier run) and calls `checkout_matching(repo, digest)`: if the clone's code has another digest (a
+notebook saved to Drive weeks ago, say), it checks out the newest commit whose code has the notebook's
+digest, so notebook and code always match. This works as long as the history of `main` is never
+rewritten. `python -m ftcourse.version` prints the digest of a checkout.
 
 Why a digest and not a tag or a commit: a notebook cannot carry the hash of the commit that
 contains it, and tags would need a release for every change of a course that is edited weekly.
@@ -93,18 +94,9 @@ def checkout_matching(repo: Path, wanted: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkout", metavar="DIGEST", help="make the clone's code the version with this digest")
-    parser.add_argument("--repo", type=Path, default=REPO_ROOT)
-    args = parser.parse_args(argv)
-    if args.checkout:
-        try:
-            checkout_matching(args.repo, args.checkout)
-        except LabError as error:
-            print(error, file=sys.stderr)
-            return 1
-    else:
-        print(worktree_digest(args.repo))
+    parser = argparse.ArgumentParser(description="Print the code digest of a checkout (what `make labs` stamps).")
+    parser.add_argument("repo", nargs="?", type=Path, default=REPO_ROOT)
+    print(worktree_digest(parser.parse_args(argv).repo))
     return 0
 
 

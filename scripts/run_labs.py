@@ -8,9 +8,9 @@ Each solution and each student lab is executed once by nbval (`--nbval-lax`): ev
 without an error, and the cells marked `# NBVAL_CHECK_OUTPUT` are compared with the outputs of an
 earlier good run of the same profile, stored in tests/lab_outputs/<profile>/<lab>.json, after
 scripts/nbval-sanitize.cfg has blanked what varies (times, memory, losses, paths, GPU names).
-Such a cell without a stored output fails the run, unless --record is given: then the run stores
-what it printed (commit tests/lab_outputs/ afterwards). In the smoke profile a lab must also finish
-within SMOKE_BUDGET_S seconds (default 180).
+Such a cell without a stored output fails the run. With --record nothing is compared: if every
+cell runs, what the checked cells printed is stored (read it, then commit tests/lab_outputs/). In
+the smoke profile a lab must also finish within SMOKE_BUDGET_S seconds (default 180).
 
 Evidence lands in $OUT (default artifacts/labs-<profile>): nvidia-smi, pip freeze, the executed
 notebooks with their outputs, timings.json, the checked outputs of this run, and nbval's log.
@@ -33,19 +33,21 @@ CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def checked(cell) -> bool:
-    return cell.cell_type == "code" and any(line.strip() == CHECK_MARK for line in cell.source.splitlines())
+    """A cell whose first line is the marker (the convention tests/test_labs.py enforces)."""
+    return cell.cell_type == "code" and cell.source.startswith(CHECK_MARK)
 
 
-def prepare(root: Path, run_dir: Path, expected_dir: Path) -> list[str]:
+def prepare(root: Path, run_dir: Path, expected_dir: Path | None) -> list[str]:
     """Copy every notebook into run_dir with the stored outputs in its checked cells, so that nbval
-    compares them; returns the checked cells that have nothing stored ("lab/cell-id")."""
+    compares them (none when `expected_dir` is None: a recording run compares nothing); returns the
+    checked cells of the solutions that have nothing stored ("lab/cell-id")."""
     missing = []
     shutil.rmtree(run_dir, ignore_errors=True)
     for folder in FOLDERS:
         for path in sorted((root / folder).glob("*.ipynb")):
             nb = nbformat.read(path, as_version=4)
-            stored_file = expected_dir / f"{path.stem}.json"
-            stored = json.loads(stored_file.read_text(encoding="utf-8")) if stored_file.exists() else {}
+            stored_file = expected_dir / f"{path.stem}.json" if expected_dir else None
+            stored = json.loads(stored_file.read_text(encoding="utf-8")) if stored_file and stored_file.exists() else {}
             for cell in filter(checked, nb.cells):
                 if cell.id in stored:
                     cell.outputs = [nbformat.from_dict(o) for o in stored[cell.id]]
@@ -74,7 +76,8 @@ def run(profile: str, root: Path = ROOT, out: Path | None = None, record: bool =
             (out / name).write_text(f"{command[0]}: not found\n", encoding="utf-8")
 
     run_dir = root / ".lab-run"
-    missing = prepare(root, run_dir, expected_dir)
+    # recording replaces what is stored (an intended change of a fact), so it compares nothing
+    missing = prepare(root, run_dir, None if record else expected_dir)
     command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout", "3600",
                "--nbval-sanitize-with", str(root / "scripts" / "nbval-sanitize.cfg"), "-p", "nbval_evidence",
                "-p", "no:cacheprovider", "-v", "-rs", "--color=no", *(str(run_dir / folder) for folder in FOLDERS)]
@@ -94,7 +97,7 @@ def run(profile: str, root: Path = ROOT, out: Path | None = None, record: bool =
         for path in sorted((out / "recorded").glob("*.json")):
             shutil.copy(path, expected_dir / path.name)
         print(f"run_labs: checked outputs stored in {expected_dir.relative_to(root)}: commit them")
-    elif missing:
+    elif missing and not record:
         print(f"run_labs: {len(missing)} checked cells have no stored output to compare with "
               f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}). Run with --record "
               f"(make lab-{profile} RECORD=1) on a GPU and commit tests/lab_outputs/{profile}/.", file=sys.stderr)

@@ -69,9 +69,13 @@ def cpu_sft_trainer_class():
 
 
 def with_response_labels(trainer, tokenizer):
-    """What Unsloth's `train_on_responses_only` does to the trainer, by the course's rule: labels from
-    `steps.predict_response_masking`, fully masked examples dropped, and a collator that pads the
-    labels (`DataCollatorForSeq2Seq`, the one Unsloth installs)."""
+    """What Unsloth's `train_on_responses_only` does to the trainer's data, by the course's rule:
+    labels from `steps.predict_response_masking`, fully masked examples dropped in order.
+
+    The collator: on the GPU, Unsloth keeps TRL's padding-free collator (examples joined into one row;
+    attention kept apart by `position_ids`, which needs its varlen attention kernels). On the CPU the
+    examples are padded instead (`DataCollatorForSeq2Seq`), which computes the same loss;
+    tests/test_steps.py checks `steps.real_tokens` on both kinds of batch."""
     from transformers import DataCollatorForSeq2Seq
 
     from ftcourse.chat import fully_masked_rows

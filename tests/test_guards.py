@@ -120,3 +120,11 @@ def test_lab_helpers_do_not_import_transformers_before_unsloth():
             "assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_full_run_after_a_smoke_run_asks_for_a_restart():
+    guards.check_offline_left_by_smoke([QWEN3_4B_4BIT], left_by_smoke=False)
+    guards.check_offline_left_by_smoke([], left_by_smoke=True)  # another smoke run is fine
+    with pytest.raises(LabError) as err:
+        guards.check_offline_left_by_smoke([QWEN3_4B_4BIT], left_by_smoke=True)
+    assert "세션 다시 시작" in err.value.ko and "Restart" in err.value.en

@@ -152,10 +152,12 @@ def leaks(markdown_above: str, cell_source: str, where: str) -> list[str]:
     for call in check_calls(ast.parse(cell_source)):
         answer, expected = call.args[1], call.args[2]
         answers_a_blank = any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(answer))
-        if answers_a_blank and not isinstance(expected, ast.Lambda):
+        value = expected.body if isinstance(expected, ast.Lambda) else expected
+        constant = not any(isinstance(n, ast.Name) for n in ast.walk(value))
+        if answers_a_blank and not isinstance(expected, ast.Lambda) and constant:
             found.append(f"{where}: the expected value is written in the check, not computed when answered")
-        elif answers_a_blank and isinstance(expected.body, ast.Constant) and not isinstance(answer, ast.BoolOp):
-            found.append(f"{where}: the expected value {expected.body.value!r} is in plain sight")
+        elif answers_a_blank and constant and not isinstance(answer, ast.BoolOp):
+            found.append(f"{where}: the expected value {ast.unparse(value)} is in plain sight")
     return found
 
 
@@ -196,6 +198,8 @@ def test_leaks_are_found():
     assert any("written in the check" in f for f in found)
     constant = LEAKY.replace('check_answer("x", broken_index, 2)', 'check_answer("x", broken_index, lambda: 2)')
     assert any("in plain sight" in f for f in leaks("", constant.replace('candidates[2]', 'candidates[i]'), "probe"))
+    tuple_answer = LEAKY.replace('check_answer("x", broken_index, 2)', 'check_answer("x", broken_index, (8, 2560))')
+    assert any("written in the check" in f for f in leaks("", tuple_answer, "probe"))
     fine = LEAKY.replace("broken_index = 2", "broken_index = find(candidates)").replace(
         'check_answer("x", broken_index, 2)', 'check_answer("x", broken_index, lambda: hidden)')
     assert leaks("행 2를 찾으세요", fine.replace("candidates[2]", "candidates[i]"), "probe") == []
@@ -269,6 +273,9 @@ def test_lab_skeleton(folder, name):
         is_exercise = "solution" in cell.metadata.get("tags", []) or "check_answer(" in cell.source
         assert not is_exercise or i >= exercises_at, f"{name}: an exercise before the exercise section ({cell.id})"
     assert nb.cells[-1].cell_type == "markdown" and nb.cells[-1].source.startswith("## 정리")
+    prefix = name.split("_")[0]
+    odd = [c.id for c in body(nb) if not re.fullmatch(rf"{prefix}-\d\d", c.id)]
+    assert not odd, f"{name}: body cells are named {prefix}-00, {prefix}-01, ...; rename {odd[:5]}"
 
 
 # ----------------------------------------------------------------------------- the Colab setup cell

@@ -64,6 +64,9 @@ def test_record_then_compare(tmp_path, monkeypatch, capsys):
     # a fact that changed (a library now counts other parameters) fails the run
     assert run(root, tmp_path / "out3", monkeypatch, count="16515073") == 1
     assert "Cell outputs differ" in (tmp_path / "out3" / "nbval.log").read_text()
+    # an intended change is recorded again: --record compares nothing and replaces what is stored
+    assert run(root, tmp_path / "out4", monkeypatch, count="16515073", record=True) == 0
+    assert run(root, tmp_path / "out5", monkeypatch, count="16515073") == 0
 
 
 def test_a_failing_cell_stops_its_notebook_and_is_kept_with_its_error(tmp_path, monkeypatch):
