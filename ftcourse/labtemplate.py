@@ -47,8 +47,9 @@ def gpu_pins(root: Path = REPO_ROOT) -> list[str]:
 
 def colab_url(notebook_path: str, root: Path = REPO_ROOT) -> str:
     """notebook_path is relative to the repository root, e.g. labs/lab1_first_qlora.ipynb."""
-    owner_repo = repo_url(root).removeprefix("https://github.com/")
-    return f"{COLAB_BASE}/{owner_repo}/blob/main/{notebook_path}"
+    repository = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    owner_repo = repository["url"].rstrip("/").removeprefix("https://github.com/")
+    return f"{COLAB_BASE}/{owner_repo}/blob/{repository.get('branch', 'main')}/{notebook_path}"
 
 
 def full_recipe_estimate_gib(lab: str) -> float | None:
