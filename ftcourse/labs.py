@@ -30,13 +30,14 @@ def model_config(recipe: Recipe):
 
 
 def peak_estimate_bytes(recipe: Recipe, config) -> float:
-    """The memory estimate that applies to the recipe: LoRA on the seven projections, trained with
-    8-bit AdamW and gradient checkpointing, on a base in NF4 (QLoRA) or in 16 bit."""
+    """The memory estimate that applies to the recipe: LoRA of the largest rank it trains on the seven
+    projections, trained with 8-bit AdamW and gradient checkpointing, on a base in NF4 (QLoRA) or,
+    if the lab trains on one at some point, in 16 bit."""
     from .memory import lora_training_peak_bytes
     from .peft_counts import PROJECTIONS, lora_param_count
 
-    return lora_training_peak_bytes(config, lora_param_count(config, recipe.lora_r, PROJECTIONS),
-                                    recipe.batch_size, recipe.max_seq_length, recipe.load_in_4bit)
+    return lora_training_peak_bytes(config, lora_param_count(config, recipe.largest_rank, PROJECTIONS),
+                                    recipe.batch_size, recipe.max_seq_length, not recipe.trains_16bit_base)
 
 
 def start_lab(lab: str, profile: str | None = None, **knobs) -> Recipe:

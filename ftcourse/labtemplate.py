@@ -7,7 +7,7 @@
 2. setup: in Colab, clone the course repository, check out the code this notebook was generated
    with (ftcourse.version), optionally cache the hub on Google Drive, check the GPU and install the
    lab pins without touching torch (ftcourse.colab); elsewhere, find the repository's code;
-3. parameters (papermill's `parameters` tag): one knob per field of the lab's recipe;
+3. parameters (papermill's `parameters` tag): one knob per field of the lab's recipe type;
 4. start: `start_lab(...)` with every knob, so a knob cannot be forgotten.
 
 So the repository URL, the pins, the code digest and the recipe are never copied by hand.
@@ -22,7 +22,7 @@ import nbformat
 import yaml
 
 from .paths import REPO_ROOT
-from .recipes import KNOBS, LABS, PROFILES, Recipe, knob_name, shown
+from .recipes import LABS, PROFILES, Recipe, knob_name, knobs, shown
 
 TEMPLATE_TAG = "lab-template"
 TEMPLATE_IDS = ("lab-header", "lab-setup", "lab-parameters", "lab-start")
@@ -146,19 +146,23 @@ else:
 
 def _value(recipe: Recipe, name: str) -> str:
     value = getattr(recipe, name)
+    if isinstance(value, tuple):  # written as a list: what papermill passes and a student types
+        return str(list(value))
+    if value == "":
+        return '""'  # an empty choice (e.g. "none" or "automatic"), shown as such
     return shown(value) if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _parameters_code(lab: str) -> str:
     recipes = {profile: LABS[lab].recipe(profile) for profile in PROFILES}
-    width = max(len(knob_name(name)) for name in KNOBS) + len(" = None")
+    width = max(len(knob_name(name)) for name in knobs(lab)) + len(" = None")
     lines = [
         "# parameters: 이 실습의 레시피입니다. None이면 고른 프로필의 값을 씁니다(주석의 full / smoke 값).",
         "# 값을 바꾼 뒤 이 셀과 아래 시작 점검 셀부터 다시 실행하세요. papermill로도 바꿉니다:",
         "# papermill 실습.ipynb 결과.ipynb -p LORA_R 16",
         f'{"LAB_PROFILE = None":<{width}}  # "full" 또는 "smoke"; None이면 환경 변수 LAB_PROFILE, 그것도 없으면 "full"',
     ]
-    for f in dataclasses.fields(Recipe):
+    for f in dataclasses.fields(LABS[lab].full):
         values = [_value(recipes[p], f.name) for p in PROFILES]
         profile_values = (f"{values[0]}" if values[0] == values[1]
                           else ", ".join(f"{p} {v}" for p, v in zip(PROFILES, values)))
@@ -167,9 +171,8 @@ def _parameters_code(lab: str) -> str:
 
 
 def _start_code(lab: str) -> str:
-    knobs = [f"{name}={knob_name(name)}" for name in KNOBS]
     rows, row = [], "   "
-    for item in knobs:
+    for item in (f"{name}={knob_name(name)}" for name in knobs(lab)):
         if len(row) + len(item) + 2 > 100:
             rows.append(row.rstrip())
             row = "   "

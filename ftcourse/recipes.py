@@ -28,7 +28,8 @@ def knob(help_ko: str):
 
 @dataclass(frozen=True)
 class Recipe:
-    """Every knob a lab may vary. Field names are the parameters cell's names in lower case."""
+    """The knobs every lab has. Field names are the parameters cell's names in lower case. A lab that
+    varies more declares a subclass with its own knobs (e.g. `RankSweepRecipe`); `knobs(lab)` lists them."""
 
     model: str = knob("모델(허브 id 또는 저장소 안의 폴더)")
     dataset: str = knob("데이터(허브 id 또는 FineTome 대화 형식의 JSON Lines 파일)")
@@ -50,6 +51,17 @@ class Recipe:
         return self.batch_size * self.grad_accum
 
     @property
+    def largest_rank(self) -> int:
+        """The largest LoRA rank the lab trains (its memory estimate is made for this rank)."""
+        return self.lora_r
+
+    @property
+    def trains_16bit_base(self) -> bool:
+        """Whether the lab trains LoRA on a 16-bit base at some point (its memory estimate then is
+        that run's)."""
+        return not self.load_in_4bit
+
+    @property
     def downloads(self) -> list[str]:
         """The hub ids this recipe needs (a local file or folder is given as an absolute path)."""
         return [name for name in (self.model, self.dataset) if not Path(name).is_absolute()]
@@ -69,7 +81,69 @@ def shown(name: str) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_absolute() and path.is_relative_to(REPO_ROOT) else name
 
 
-KNOBS = tuple(f.name for f in dataclasses.fields(Recipe))
+@dataclass(frozen=True)
+class RankSweepRecipe(Recipe):
+    """Lab 2's recipe: lab 1's knobs, rows held out for evaluation, and a sweep over LoRA ranks."""
+
+    eval_rows: int = knob("학습에 쓰지 않고 떼어 두는 평가용(held-out) 행 수")
+    sweep_ranks: tuple[int, ...] = knob("랭크 비교에서 차례로 학습할 r 값들(α/r은 레시피의 비율을 유지)")
+    sweep_steps: int = knob("랭크 비교에서 랭크마다 학습할 스텝 수")
+
+    @property
+    def largest_rank(self) -> int:
+        return max(self.lora_r, *self.sweep_ranks)
+
+    def summary(self) -> str:
+        return (f"{super().summary()}; held-out {self.eval_rows:,} rows; rank sweep r in "
+                f"{list(self.sweep_ranks)}, {self.sweep_steps} steps each")
+
+
+@dataclass(frozen=True)
+class QuantCostRecipe(Recipe):
+    """Lab 3's recipe: lab 1's knobs and the 16-bit original of the model, which lab 3 loads and
+    trains next to the 4-bit one (so its memory estimate is the 16-bit run's)."""
+
+    model_16bit: str = knob("같은 모델의 16비트 원본(4비트와 견줄 때 불러옴)")
+
+    @property
+    def downloads(self) -> list[str]:
+        return super().downloads + [name for name in (self.model_16bit,) if not Path(name).is_absolute()]
+
+    @property
+    def trains_16bit_base(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class MergeRecipe(Recipe):
+    """Lab 4's recipe: lab 1's knobs for each of two adapters, trained on two sources of the data,
+    the merges' settings, and where the merged model goes. `n_rows` and `max_steps` are per adapter
+    (the second adapter trains with `seed + 1`, so the two do not start from the same A)."""
+
+    source_a: str = knob("첫 어댑터의 데이터: 데이터셋의 source 값(\"\"이면 행이 가장 많은 source)")
+    source_b: str = knob("둘째 어댑터의 데이터: 데이터셋의 source 값(\"\"이면 나머지 중 행이 가장 많은 source)")
+    eval_rows: int = knob("source마다 학습에서 떼어 두는 평가용 행 수")
+    merge_weight: float = knob("PEFT 병합(linear, cat, ties, dare_ties)에서 두 어댑터에 똑같이 곱하는 가중치 w")
+    merge_density: float = knob("TIES·DARE 병합이 남길 값의 비율(density)")
+    hand_lambda: float = knob("손으로 하는 작업 산술의 세기 λ: ΔW = λ(ΔW_A + ΔW_B)")
+    model_16bit: str = knob("같은 모델의 16비트 원본(병합 모델 저장과 비교에 씀)")
+    gguf_quant: str = knob("GGUF 양자화 방식(예: q4_k_m). \"\"이면 GGUF 내보내기를 건너뜀")
+
+    @property
+    def downloads(self) -> list[str]:
+        return super().downloads + [name for name in (self.model_16bit,) if not Path(name).is_absolute()]
+
+    def summary(self) -> str:
+        sources = " vs ".join(s or "(자동)" for s in (self.source_a, self.source_b))
+        return (f"{super().summary()}; per source {self.n_rows:,} rows, held-out {self.eval_rows:,}; sources "
+                f"{sources}; merge weight {self.merge_weight:g}, density {self.merge_density:g}, "
+                f"hand lambda {self.hand_lambda:g}; 16-bit base {shown(self.model_16bit)}; "
+                f"GGUF {self.gguf_quant or 'skipped'}")
+
+
+def knobs(lab: str) -> tuple[str, ...]:
+    """The knobs of a lab: the fields of the recipe type it declares, in order."""
+    return tuple(f.name for f in dataclasses.fields(LABS[lab].full))
 
 
 def knob_name(field_name: str) -> str:
@@ -122,6 +196,36 @@ LABS = {
         cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
     "lab1_first_qlora": Lab(full=QLORA_60_STEPS, smoke=SMOKE, smoke_note=SMOKE_NOTE,
                             cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
+    # Lab 2 opens what lab 1 trains: the same recipe for 40 steps on rows that leave 200 aside for
+    # evaluation, then three short runs at r = 4, 16, 64 (alpha/r kept at the recipe's 1).
+    "lab2_lora_inside": Lab(
+        full=RankSweepRecipe(**{**dataclasses.asdict(QLORA_60_STEPS), "max_steps": 40},
+                             eval_rows=200, sweep_ranks=(4, 16, 64), sweep_steps=20),
+        smoke={**SMOKE, "eval_rows": 48, "sweep_ranks": (2, 8, 32), "sweep_steps": 10}, smoke_note=SMOKE_NOTE,
+        cited_runs=(SEED_RTX3090_RUN,)),
+    # Lab 3 measures what 4 bits cost and save: three short runs of the lab 1 recipe (QLoRA and 16-bit
+    # LoRA with Unsloth, QLoRA with plain transformers + PEFT in a fresh Python), 10 steps each: enough
+    # steps for a median step time after the first (which also compiles kernels), few enough that the
+    # three runs, the 16-bit download and the loads fit a class slot on a T4. 400 rows leave room for the
+    # 80 examples 10 steps see. The 16-bit LoRA run is the largest (its peak is the start check's).
+    "lab3_quant_cost": Lab(
+        full=QuantCostRecipe(**{**dataclasses.asdict(QLORA_60_STEPS), "n_rows": 400, "max_steps": 10},
+                             model_16bit="unsloth/Qwen3-4B"),
+        smoke={**SMOKE, "max_steps": 10, "model_16bit": str(TINY_MODEL_DIR)}, smoke_note=SMOKE_NOTE,
+        cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
+    # Lab 4 trains two adapters on two sources of the data, merges them and ships the merge. FineTome's
+    # `source` names The-Tome subset a row came from: `self-instruct-sharegpt` (Python code, from
+    # bigcode/self-oss-instruct-sc2-exec-filter-50k) and `WebInstructSub_axolotl` (science and math
+    # questions from the web, TIGER-Lab/WebInstructSub); the lab stops with the list of sources if a
+    # name is not in the data. 30 steps x 8 examples per adapter, 100 held-out rows per source.
+    "lab4_merge_deploy": Lab(
+        full=MergeRecipe(**{**dataclasses.asdict(QLORA_60_STEPS), "n_rows": 1000, "max_steps": 30},
+                         source_a="self-instruct-sharegpt", source_b="WebInstructSub_axolotl", eval_rows=100,
+                         merge_weight=1.0, merge_density=0.5, hand_lambda=0.5, model_16bit="unsloth/Qwen3-4B",
+                         gguf_quant=""),
+        smoke={**SMOKE, "n_rows": 75, "max_steps": 20, "source_a": "synthetic-math", "source_b": "synthetic-code",
+               "eval_rows": 10, "model_16bit": str(TINY_MODEL_DIR)}, smoke_note=SMOKE_NOTE,
+        cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
 }
 
 
@@ -140,9 +244,11 @@ def resolve(lab: str, profile: str | None = None, **overrides) -> tuple[str, Rec
     """The profile that runs and the recipe it uses; `overrides` (None = keep) are the parameters cell."""
     if lab not in LABS:
         raise KeyError(f"no recipe for lab {lab!r}; known: {sorted(LABS)}")
-    unknown = set(overrides) - set(KNOBS)
+    unknown = set(overrides) - set(knobs(lab))
     if unknown:
-        raise TypeError(f"not recipe fields: {sorted(unknown)}")
+        raise TypeError(f"not knobs of {lab}: {sorted(unknown)}")
     name = chosen_profile(profile)
     recipe = LABS[lab].recipe(name)
-    return name, dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+    # papermill passes a list for a tuple knob (-p SWEEP_RANKS "[4, 16]"): keep the recipe's type
+    chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if v is not None}
+    return name, dataclasses.replace(recipe, **chosen)

@@ -73,6 +73,49 @@ def describe_rows(rows) -> None:
         print(f"출처(source) {len(set(rows['source']))}가지")
 
 
+def split_rows(rows, eval_rows: int):
+    """(train, held_out): the last `eval_rows` of the shuffled rows are kept aside for evaluation.
+
+    A held-out row whose conversation also appears among the training rows (datasets do repeat
+    conversations) is dropped from the held-out set, so that it measures text the model never
+    trained on. Taught in lab 2, section 1.
+    """
+    if not 0 < eval_rows < len(rows):
+        raise ValueError(f"eval_rows must be between 1 and {len(rows) - 1}, got {eval_rows}")
+    train = rows.select(range(len(rows) - eval_rows))
+    seen = {conversation_key(c) for c in train["conversations"]}
+    tail = range(len(rows) - eval_rows, len(rows))
+    held_out = rows.select([i for i in tail if conversation_key(rows[i]["conversations"]) not in seen])
+    return train, held_out
+
+
+def conversation_key(conversation) -> str:
+    """The text of a conversation, turn by turn: two rows with the same key are the same example."""
+    return "\n".join(f"{turn['from']}: {turn['value']}" for turn in conversation)
+
+
+def describe_split(train, held_out, eval_rows: int) -> dict:
+    """Report: how many rows train and how many are held out, and that no held-out conversation
+    is also a training one. Taught in lab 2, section 1."""
+    seen = {conversation_key(c) for c in train["conversations"]}
+    shared = sum(conversation_key(c) in seen for c in held_out["conversations"])
+    print(f"학습 {len(train):,}행, 평가(held-out) {len(held_out):,}행 "
+          f"(떼어 둔 {eval_rows:,}행 가운데 학습 행과 똑같은 대화 {eval_rows - len(held_out)}개는 뺌)")
+    assert shared == 0, "a held-out conversation is also in the training rows"
+    print("평가 행의 대화는 어느 것도 학습 행에 없습니다.")
+    return {"train": len(train), "held_out": len(held_out)}
+
+
+def check_heldout(before: float, after: float) -> None:
+    """Report: the held-out loss was measured before and after training, both finite, and training
+    changed it (an evaluation that ignores the adapter would give the same number twice).
+    Taught in lab 2, section 2."""
+    print(f"평가 손실: 학습 전 {before:.3f}, 학습 후 {after:.3f}")
+    assert math.isfinite(before) and math.isfinite(after), "a held-out loss is not finite"
+    assert before != after, "the held-out loss did not change: did the evaluation use the trained adapter?"
+    print("두 평가 손실이 모두 유한하고, 학습이 평가 손실을 바꾸었습니다.")
+
+
 FAULTS = {
     "unknown role": lambda row: row["conversations"][1].update({"from": "bot"}),
     "empty answer": lambda row: row["conversations"][-1].update({"value": "  "}),
@@ -183,6 +226,9 @@ def sft_config(recipe: Recipe, output_dir: str, **changes):
         max_steps=recipe.max_steps, warmup_steps=recipe.warmup_steps, learning_rate=recipe.learning_rate,
         lr_scheduler_type="linear", optim="adamw_8bit", weight_decay=recipe.weight_decay,
         logging_steps=1, seed=recipe.seed, save_strategy="no", report_to="none",
+        # evaluation (trainer.evaluate() on held-out rows): the training batch size, and the loss
+        # only, since keeping every example's logits (length x vocabulary) would fill the memory
+        per_device_eval_batch_size=recipe.batch_size, prediction_loss_only=True,
     )
     args.update(changes)
     return SFTConfig(**args)

@@ -1,4 +1,4 @@
-"""Lab 1's steps on the CPU, for the tests: the smoke recipe, the tiny Qwen3 in 4 bit (bitsandbytes),
+"""Labs 1 and 2's steps on the CPU, for the tests: the smoke recipe, the tiny Qwen3 in 4 bit (bitsandbytes),
 LoRA by PEFT (the library Unsloth's `get_peft_model` wraps) and TRL's SFTTrainer.
 
 Only two things differ from the GPU lab: PEFT's `LoraConfig` takes the place of Unsloth's
@@ -70,7 +70,8 @@ def cpu_sft_trainer_class():
 
 def with_response_labels(trainer, tokenizer):
     """What Unsloth's `train_on_responses_only` does to the trainer's data, by the course's rule:
-    labels from `steps.predict_response_masking`, fully masked examples dropped in order.
+    labels from `steps.predict_response_masking`, fully masked examples dropped in order, in the
+    training set and (if there is one) the evaluation set. Returns the training set's prediction.
 
     The collator: on the GPU, Unsloth keeps TRL's padding-free collator (examples joined into one row;
     attention kept apart by `position_ids`, which needs its varlen attention kernels). On the CPU the
@@ -80,13 +81,31 @@ def with_response_labels(trainer, tokenizer):
 
     from ftcourse.chat import fully_masked_rows
 
-    data = trainer.train_dataset.select_columns(["input_ids"])  # TRL's own labels are replaced
-    predicted = steps.predict_response_masking(data["input_ids"], tokenizer)
-    empty = set(fully_masked_rows(predicted))
-    data = data.add_column("labels", predicted).select([i for i in range(len(data)) if i not in empty])
-    trainer.train_dataset = data
+    def relabel(data):
+        data = data.select_columns(["input_ids"])  # TRL's own labels are replaced
+        predicted = steps.predict_response_masking(data["input_ids"], tokenizer)
+        empty = set(fully_masked_rows(predicted))
+        return data.add_column("labels", predicted).select([i for i in range(len(data)) if i not in empty]), predicted
+
+    trainer.train_dataset, predicted = relabel(trainer.train_dataset)
+    if trainer.eval_dataset is not None:
+        trainer.eval_dataset, _ = relabel(trainer.eval_dataset)
     trainer.data_collator = DataCollatorForSeq2Seq(tokenizer=tokenizer)
     return predicted
+
+
+class Reports:
+    """Runs a lab's reports and keeps what each printed, by report name."""
+
+    def __init__(self):
+        self.printed: dict[str, str] = {}
+
+    def __call__(self, name, fn, *args, **kwargs):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            result = fn(*args, **kwargs)
+        self.printed[name] = buffer.getvalue()
+        return result
 
 
 @dataclasses.dataclass
@@ -101,14 +120,7 @@ class Run:
 def run_lab1_steps(model_dir: Path, out_dir: Path, **recipe_changes) -> Run:
     """Lab 1 in the smoke profile, step by step, on the CPU; every report's output captured."""
     recipe = smoke_recipe("lab1_first_qlora", model_dir, **recipe_changes)
-    printed: dict[str, str] = {}
-
-    def report(name, fn, *args, **kwargs):
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            result = fn(*args, **kwargs)
-        printed[name] = buffer.getvalue()
-        return result
+    report = Reports()
 
     model, tokenizer = load_4bit(Path(recipe.model))
     report("describe_projections", steps.describe_projections, model)
@@ -128,4 +140,103 @@ def run_lab1_steps(model_dir: Path, out_dir: Path, **recipe_changes) -> Run:
     adapter_dir = out_dir / "lab1-adapter"
     model.save_pretrained(adapter_dir)
     report("describe_adapter", steps.describe_adapter, adapter_dir, trainable, total - trainable)
-    return Run(recipe, printed, losses, trainer, tokenizer)
+    return Run(recipe, report.printed, losses, trainer, tokenizer)
+
+
+@dataclasses.dataclass
+class Lab2Run:
+    recipe: Recipe
+    printed: dict[str, str]
+    heldout_before: float
+    heldout_after: float
+    results: list[dict]
+    main_adapter: Path
+    sweep_adapters: dict[int, Path]
+    merge: dict
+
+
+def cpu_trainer(model, tokenizer, train, held_out, recipe: Recipe, out_dir: Path):
+    args = steps.sft_config(recipe, str(out_dir), use_cpu=True, bf16=False, disable_tqdm=True)
+    trainer = cpu_sft_trainer_class()(model=model, processing_class=tokenizer, train_dataset=train,
+                                      eval_dataset=held_out, args=args)
+    with_response_labels(trainer, tokenizer)
+    return trainer
+
+
+def run_lab2_steps(model_dir: Path, out_dir: Path, **recipe_changes) -> Lab2Run:
+    """Lab 2 in the smoke profile, section by section, on the CPU (PEFT in place of Unsloth, as in
+    lab 1's run); every report's output captured."""
+    import torch
+    from peft import PeftModel
+
+    from ftcourse import adapters
+
+    recipe = smoke_recipe("lab2_lora_inside", model_dir, **recipe_changes)
+    report = Reports()
+    # 1. model, LoRA, held-out rows
+    model, tokenizer = load_4bit(Path(recipe.model))
+    config = model.config
+    model = attach_lora(model, recipe)
+    report("describe_lora", steps.describe_lora, model, recipe)
+    rows = steps.load_rows(recipe)
+    train_rows, heldout_rows = steps.split_rows(rows, recipe.eval_rows)
+    report("describe_split", steps.describe_split, train_rows, heldout_rows, recipe.eval_rows)
+    train_texts, heldout_texts = steps.chat_texts(train_rows, tokenizer), steps.chat_texts(heldout_rows, tokenizer)
+    # 2. train, evaluate before and after
+    trainer = cpu_trainer(model, tokenizer, train_texts, heldout_texts, recipe, out_dir / "lab2")
+    before = trainer.evaluate()["eval_loss"]
+    trainer.train()
+    after = trainer.evaluate()["eval_loss"]
+    report("check_losses", steps.check_losses, steps.logged_losses(trainer), recipe.max_steps)
+    report("check_heldout", steps.check_heldout, before, after)
+    main_adapter = out_dir / "lab2-adapter"
+    model.save_pretrained(main_adapter)
+    # 3. one layer opened
+    layer_name = adapters.first_4bit_layer(model, "q_proj")
+    layer = adapters.lora_layers(model)[layer_name]
+    parts = adapters.open_layer(model, layer_name)
+    report("describe_layer", adapters.describe_layer, parts, recipe.lora_r, recipe.lora_alpha)
+    input_ids = tokenizer(heldout_texts[0]["text"], return_tensors="pt").input_ids[:, :256]
+    x = adapters.attention_input(model, input_ids, adapters.layer_index(layer_name))
+    report("check_recomputed", adapters.check_recomputed, parts, layer, x)
+    # 4. the spectrum of the update
+    report("check_delta_rank", adapters.check_delta_rank, parts)
+    report("describe_relative_update", adapters.describe_relative_update, model,
+           layer_name.rsplit(".self_attn", 1)[0] + ".")
+    # 5. the rank sweep
+    results, sweep_adapters = [], {}
+    for r in recipe.sweep_ranks:
+        run = dataclasses.replace(recipe, lora_r=r, lora_alpha=r * recipe.lora_alpha // recipe.lora_r,
+                                  max_steps=recipe.sweep_steps)
+        sweep_model = attach_lora(load_4bit(Path(run.model))[0], run)
+        sweep_trainer = cpu_trainer(sweep_model, tokenizer, train_texts, heldout_texts, run, out_dir / f"lab2-r{r}")
+        sweep_trainer.train()
+        losses = steps.logged_losses(sweep_trainer)
+        results.append(dict(r=r, trainable=sweep_model.get_nb_trainable_parameters()[0],
+                            train_loss=sum(losses[-5:]) / len(losses[-5:]),
+                            heldout_loss=sweep_trainer.evaluate()["eval_loss"]))
+        sweep_adapters[r] = out_dir / f"lab2-adapter-r{r}"
+        sweep_model.save_pretrained(sweep_adapters[r])
+    report("describe_rank_sweep", adapters.describe_rank_sweep, results, config)
+    # 6. two adapters on one base
+    model = PeftModel.from_pretrained(load_4bit(Path(recipe.model))[0], main_adapter)
+    model.load_adapter(str(sweep_adapters[max(recipe.sweep_ranks)]), adapter_name="rank_sweep")
+    model.eval()
+
+    def logits_of(m):
+        with torch.no_grad():
+            return m(input_ids=input_ids).logits.float()
+
+    main_logits = logits_of(model)
+    model.set_adapter("rank_sweep")
+    sweep_logits = logits_of(model)
+    model.set_adapter("default")
+    report("check_swap", adapters.check_swap, main_logits, sweep_logits, logits_of(model))
+    # 7. merge: not into 4 bit; into a 16-bit (here 32-bit, the CPU's dtype) copy
+    report("describe_requantization", adapters.describe_requantization, parts)
+    unmerged = logits_of(model)
+    with model.disable_adapter():
+        base = logits_of(model)
+    merged = adapters.merge_into_16bit_copy(model)
+    merge = report("check_same_predictions", adapters.check_same_predictions, unmerged, logits_of(merged), base)
+    return Lab2Run(recipe, report.printed, before, after, results, main_adapter, sweep_adapters, merge)

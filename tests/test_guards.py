@@ -13,6 +13,7 @@ from ftcourse.labtemplate import T4_USABLE_GIB, full_recipe_estimate_gib
 from ftcourse.memory import lora_training_peak_bytes
 from ftcourse.models import qwen3_4b_config
 from ftcourse.paths import SAMPLE_PATH, TINY_MODEL_DIR
+from ftcourse.peft_counts import PROJECTIONS, lora_param_count
 from ftcourse.recipes import FINETOME, LABS, QWEN3_4B_4BIT, chosen_profile, resolve
 
 GiB = guards.GiB
@@ -61,7 +62,7 @@ def test_profile_choice(monkeypatch):
 def test_overrides_win_and_none_keeps_the_profile_value():
     name, recipe = resolve("lab1_first_qlora", "smoke", max_steps=3, batch_size=None)
     assert name == "smoke" and recipe.max_steps == 3 and recipe.batch_size == LABS["lab1_first_qlora"].recipe("smoke").batch_size
-    with pytest.raises(TypeError, match="not recipe fields"):
+    with pytest.raises(TypeError, match="not knobs of lab1_first_qlora"):
         resolve("lab1_first_qlora", "smoke", rank=4)
 
 
@@ -105,8 +106,10 @@ def test_lab_headers_state_the_estimators_figure():
 
     for lab in LABS:
         header = nbformat.read(REPO_ROOT / "solutions" / f"{lab}.ipynb", as_version=4).cells[0].source
-        estimate = lora_training_peak_bytes(qwen3_4b_config(), 16_515_072, LABS[lab].full.batch_size,
-                                            LABS[lab].full.max_seq_length) / GiB
+        trainable = lora_param_count(qwen3_4b_config(), LABS[lab].full.largest_rank, PROJECTIONS)
+        estimate = lora_training_peak_bytes(qwen3_4b_config(), trainable, LABS[lab].full.batch_size,
+                                            LABS[lab].full.max_seq_length,
+                                            not LABS[lab].full.trains_16bit_base) / GiB
         assert f"예상 최대 약 {full_recipe_estimate_gib(lab):.1f} GiB" in header
         assert f"{estimate:.1f} GiB" in header
 

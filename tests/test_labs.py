@@ -15,11 +15,13 @@ import textwrap
 import nbformat
 import pytest
 
-from ftcourse import labgen, steps
+from ftcourse import adapters, labgen, merge_lab, quant_lab, steps
 from ftcourse.checks import NOT_ANSWERED, check_answer
 from ftcourse.labtemplate import TEMPLATE_IDS
 from ftcourse.paths import REPO_ROOT
-from ftcourse.recipes import KNOBS, LABS, Recipe, knob_name, resolve
+from ftcourse.recipes import LABS, knob_name, knobs, resolve
+
+from .conftest import CPU_RUN_OF_LAB
 
 SOLUTIONS = sorted((REPO_ROOT / "solutions").glob("*.ipynb"))
 NAMES = [p.stem for p in SOLUTIONS]
@@ -28,7 +30,6 @@ CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 RECIPE_KEYWORDS = {"r", "lora_alpha", "max_steps", "learning_rate", "per_device_train_batch_size",
                    "gradient_accumulation_steps", "max_length", "max_seq_length", "seed", "random_state",
                    "warmup_steps", "weight_decay", "load_in_4bit", "model_name"}
-RECIPE_PROPERTIES = {name for name, value in vars(Recipe).items() if isinstance(value, property)} | {"summary"}
 
 
 def notebook(folder: str, name: str):
@@ -44,18 +45,21 @@ def code(cells) -> list[tuple[str, ast.Module]]:
 
 
 # ----------------------------------------------------------------------------- recipe knobs
-def knob_problems(cells) -> list[str]:
+def knob_problems(cells, lab: str) -> list[str]:
     """Recipe values a lab body uses without its parameters cell: the reasons, one per finding."""
+    lab_knobs = knobs(lab)
+    properties = {name for cls in type(LABS[lab].full).__mro__ for name, value in vars(cls).items()
+                  if isinstance(value, property)} | {"summary"}
     problems = []
     for cell_id, tree in code(cells):
         for node in ast.walk(tree):
             if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "recipe"
-                    and node.attr not in KNOBS and node.attr not in RECIPE_PROPERTIES):
+                    and node.attr not in lab_knobs and node.attr not in properties):
                 problems.append(f"{cell_id}: recipe.{node.attr} is not a knob of the recipe")
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for name in (t.id for t in targets if isinstance(t, ast.Name)):
-                    if name in {knob_name(k) for k in KNOBS} | {"LAB_PROFILE"}:
+                    if name in {knob_name(k) for k in lab_knobs} | {"LAB_PROFILE"}:
                         problems.append(f"{cell_id}: {name} is set outside the parameters cell")
             if isinstance(node, ast.Call):
                 for keyword in node.keywords:
@@ -69,19 +73,19 @@ def test_every_recipe_value_comes_from_the_parameters_cell(name):
     nb = notebook("solutions", name)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assigned = [t.id for node in ast.parse(params.source).body for t in node.targets]
-    assert assigned == ["LAB_PROFILE", *(knob_name(k) for k in KNOBS)], "the parameters cell lacks a knob"
+    assert assigned == ["LAB_PROFILE", *(knob_name(k) for k in knobs(name))], "the parameters cell lacks a knob"
     start = next(c for c in nb.cells if c.get("id") == "lab-start")
     passed = {kw.arg: kw.value.id for node in ast.walk(ast.parse(start.source)) if isinstance(node, ast.Call)
               for kw in node.keywords}
-    assert passed == {k: knob_name(k) for k in KNOBS}, "the start cell does not pass every knob to start_lab"
-    assert knob_problems(body(nb)) == []
+    assert passed == {k: knob_name(k) for k in knobs(name)}, "the start cell does not pass every knob to start_lab"
+    assert knob_problems(body(nb), name) == []
 
 
 def test_knob_problems_are_found():
     cell = nbformat.v4.new_code_cell(
         "LORA_R = 8\nmodel = get_peft_model(model, r=8, lora_alpha=recipe.lora_alpha)\nprint(recipe.rank)")
     cell.id = "probe"
-    found = knob_problems([cell])
+    found = knob_problems([cell], "lab1_first_qlora")
     assert len(found) == 3 and "LORA_R is set" in found[0] and "r=8" in found[1] and "recipe.rank" in found[2]
 
 
@@ -227,27 +231,32 @@ def checked_cells(nb) -> list:
     return [c for c in body(nb) if c.cell_type == "code" and c.source.startswith(CHECK_MARK)]
 
 
+REPORT_MODULES = {"steps": steps, "adapters": adapters, "quant_lab": quant_lab, "merge_lab": merge_lab}
+
+
 def report_calls(cell) -> list[str]:
-    """The ftcourse.steps reports a checked cell calls; fails if it does anything else."""
+    """The reports (ftcourse.steps' or ftcourse.adapters' describe_*/check_*) a checked cell calls;
+    fails if it does anything else."""
     names = []
     for node in ast.parse(cell.source).body:
         value = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
         func = getattr(value, "func", None)
-        assert (isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "steps"
+        assert (isinstance(func, ast.Attribute) and getattr(func.value, "id", "") in REPORT_MODULES
                 and func.attr.startswith(("describe_", "check_"))), (
-            f"{cell.id}: a checked cell may only call ftcourse.steps' reports, not {ast.unparse(node)}")
+            f"{cell.id}: a checked cell may only call the labs' reports, not {ast.unparse(node)}")
+        assert hasattr(REPORT_MODULES[func.value.id], func.attr), f"{cell.id}: no report {ast.unparse(func)}"
         names.append(func.attr)
     return names
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_facts_are_checked_by_nbval(name, lab1_cpu_run):
+def test_facts_are_checked_by_nbval(name, request):
     cells = checked_cells(notebook("solutions", name))
     assert len(cells) >= 5, f"{name}: fewer than five cells marked {CHECK_MARK}"
     reports = {r for c in cells for r in report_calls(c)}
     # every report a lab checks has run on the CPU, and its output survives the sanitizer (test_nbval_sanitize)
-    assert reports <= set(lab1_cpu_run.printed), reports - set(lab1_cpu_run.printed)
-    assert all(hasattr(steps, r) for r in reports)
+    cpu_run = request.getfixturevalue(CPU_RUN_OF_LAB[name])
+    assert reports <= set(cpu_run.printed), reports - set(cpu_run.printed)
 
 
 # ----------------------------------------------------------------------------- skeleton

@@ -1,7 +1,7 @@
 """The nbval sanitize file, read with nbval's own parser, on what the lab steps really print.
 
 A lab marks the cells that report facts with `# NBVAL_CHECK_OUTPUT`; each such cell calls one of
-ftcourse.steps' reports. Here those reports run twice on the CPU (lab 1's steps, tests/cpu_lab.py),
+the labs' reports. Here those reports run twice on the CPU (labs 1 and 2, tests/cpu_lab.py),
 the second time with another seed and another output folder, so losses, masked shares and paths
 differ. After sanitizing, the two runs must read the same, and the facts must still be there.
 """
@@ -12,7 +12,7 @@ from nbval.plugin import get_sanitize_patterns
 
 from ftcourse.paths import REPO_ROOT
 
-from .cpu_lab import run_lab1_steps
+from .cpu_lab import run_lab1_steps, run_lab2_steps
 
 SANITIZE = REPO_ROOT / "scripts" / "nbval-sanitize.cfg"
 
@@ -43,6 +43,28 @@ def test_two_runs_read_the_same_after_sanitizing(lab1_cpu_run, second_run):
     assert first != second, "the two runs printed the same: the test would not show what the sanitizer does"
     for report in first:
         assert sanitize(first[report]) == sanitize(second[report]), report
+
+
+@pytest.fixture(scope="module")
+def lab2_second_run(tiny_model_dir, tmp_path_factory):
+    # another seed and folder; shorter sweeps (no report prints the sweep's step count)
+    return run_lab2_steps(tiny_model_dir, tmp_path_factory.mktemp("lab2-again"), seed=1234, sweep_steps=3)
+
+
+def test_lab2_runs_read_the_same_after_sanitizing(lab2_cpu_run, lab2_second_run):
+    first, second = lab2_cpu_run.printed, lab2_second_run.printed
+    assert first.keys() == second.keys() and len(first) >= 5
+    assert first != second
+    for report in first:
+        assert sanitize(first[report]) == sanitize(second[report]), report
+
+
+def test_lab2_facts_survive_sanitizing(lab2_cpu_run):
+    clean = {name: sanitize(text) for name, text in lab2_cpu_run.printed.items()}
+    assert "W0 128 × 128 (4비트에서 역양자화), A 8 × 128, B 128 × 8, α/r = 8/8" in clean["describe_layer"]
+    assert "특잇값 128개 가운데 0이 아닌 것 8개 (r = 8)" in clean["check_delta_rank"]
+    assert "r =  32: 학습 파라미터 131,072개 (공식 131,072개)" in clean["describe_rank_sweep"]
+    assert "허용 상대 오차 2e-02" in clean["check_recomputed"]
 
 
 def test_facts_survive_sanitizing(lab1_cpu_run):
