@@ -34,7 +34,10 @@ CHAPTER_PART = "본문"
 OBJECTIVES_TITLES = ("이 장의 목표", "학습 목표")
 OBJECTIVES_ITEMS = (3, 7)
 TAUGHT_MODULES = {"ftcourse.peft_counts": ROOT / "ftcourse" / "peft_counts.py",
-                  "ftcourse.memory": ROOT / "ftcourse" / "memory.py"}
+                  "ftcourse.memory": ROOT / "ftcourse" / "memory.py",
+                  "ftcourse.lora": ROOT / "ftcourse" / "lora.py",
+                  "ftcourse.quant": ROOT / "ftcourse" / "quant.py",
+                  "ftcourse.merging": ROOT / "ftcourse" / "merging.py"}
 # directives whose body is code or data, not Markdown: never look for headings or blocks inside
 CODE_DIRECTIVES = {"code-cell", "code-block", "code", "sourcecode", "literalinclude", "math",
                    "raw", "csv-table", "mermaid", "glue:figure", "bibliography"}

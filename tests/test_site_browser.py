@@ -30,7 +30,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 PAGES = [entry + ".html" for entry in toc_entries()]
-MATH_PAGES = ["book/index.html", "book/intro.html", "book/ch1_peft.html"]
+MATH_PAGES = ["book/index.html", "book/intro.html", "book/ch1_peft.html", "book/ch2_lora.html", "book/ch3_quant.html",
+              "book/ch4_merging.html"]
 NOTEBOOK_PAGES = [p for p in PAGES if p.startswith(("labs/", "solutions/"))]
 COLAB = "colab.research.google.com"
 

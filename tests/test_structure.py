@@ -75,7 +75,8 @@ def test_repository_url_lives_in_one_place():
     pattern = re.compile(r"github\.com/([\w.-]+/[\w.-]+?)(?:/|\.git|\"|\)|\s|$)")
     for path in [*notebooks(), ROOT / "README.md", *(ROOT / "book").glob("*.md")]:
         for other in pattern.findall(path.read_text(encoding="utf-8")):
-            if other.split("/")[0] in {"unslothai", "huggingface", "mlabonne", "QwenLM", "arcee-ai"}:
+            if other.split("/")[0] in {"unslothai", "huggingface", "mlabonne", "QwenLM", "arcee-ai", "pytorch",
+                                         "bitsandbytes-foundation", "ggml-org", "vllm-project", "ollama"}:
                 continue  # links to the libraries we teach, not to this course
             assert other == owner_repo, f"{path}: repository URL {other} differs from _config.yml's {owner_repo}"
 
