@@ -63,8 +63,10 @@ class Recipe:
 
     @property
     def downloads(self) -> list[str]:
-        """The hub ids this recipe needs (a local file or folder is given as an absolute path)."""
-        return [name for name in (self.model, self.dataset) if not Path(name).is_absolute()]
+        """The hub ids this recipe needs (a local file or folder is given as an absolute path), the
+        16-bit original of the model included for the labs that load it."""
+        names = (self.model, self.dataset, getattr(self, "model_16bit", ""))
+        return [name for name in names if name and not Path(name).is_absolute()]
 
     def summary(self) -> str:
         """One line with the values a run really uses (the start check prints it)."""
@@ -106,10 +108,6 @@ class QuantCostRecipe(Recipe):
     model_16bit: str = knob("같은 모델의 16비트 원본(4비트와 견줄 때 불러옴)")
 
     @property
-    def downloads(self) -> list[str]:
-        return super().downloads + [name for name in (self.model_16bit,) if not Path(name).is_absolute()]
-
-    @property
     def trains_16bit_base(self) -> bool:
         return True
 
@@ -128,10 +126,6 @@ class MergeRecipe(Recipe):
     hand_lambda: float = knob("손으로 하는 작업 산술의 세기 λ: ΔW = λ(ΔW_A + ΔW_B)")
     model_16bit: str = knob("같은 모델의 16비트 원본(병합 모델 저장과 비교에 씀)")
     gguf_quant: str = knob("GGUF 양자화 방식(예: q4_k_m). \"\"이면 GGUF 내보내기를 건너뜀")
-
-    @property
-    def downloads(self) -> list[str]:
-        return super().downloads + [name for name in (self.model_16bit,) if not Path(name).is_absolute()]
 
     def summary(self) -> str:
         sources = " vs ".join(s or "(자동)" for s in (self.source_a, self.source_b))

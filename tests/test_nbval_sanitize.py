@@ -23,6 +23,22 @@ def sanitize(text: str) -> str:
     return text
 
 
+def assert_same_after_sanitizing(first: dict[str, str], second: dict[str, str]) -> None:
+    """Two runs' reports (name -> printed text) differ raw and read the same after sanitizing."""
+    assert first.keys() == second.keys() and len(first) >= 5
+    assert first != second, "the two runs printed the same: the test would not show what the sanitizer does"
+    for report in first:
+        assert sanitize(first[report]) == sanitize(second[report]), report
+
+
+def sanitized_without_noise(printed: dict[str, str]) -> dict[str, str]:
+    """The reports sanitized, checked for leftover run-to-run numbers (losses, shares, sizes)."""
+    clean = {name: sanitize(text) for name, text in printed.items()}
+    for noise in (r"\d\.\d{3}", r"\d+\.\d+%", r"\d+\.\d+ [MG]iB"):
+        assert not re.search(noise, "".join(clean.values())), noise
+    return clean
+
+
 def test_every_section_is_read_by_nbval():
     text = SANITIZE.read_text(encoding="utf-8")
     sections = re.findall(r"^\[.+\]$", text, flags=re.MULTILINE)
@@ -38,11 +54,7 @@ def second_run(tiny_model_dir, tmp_path_factory):
 
 
 def test_two_runs_read_the_same_after_sanitizing(lab1_cpu_run, second_run):
-    first, second = lab1_cpu_run.printed, second_run.printed
-    assert first.keys() == second.keys() and len(first) >= 5
-    assert first != second, "the two runs printed the same: the test would not show what the sanitizer does"
-    for report in first:
-        assert sanitize(first[report]) == sanitize(second[report]), report
+    assert_same_after_sanitizing(lab1_cpu_run.printed, second_run.printed)
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +64,11 @@ def lab2_second_run(tiny_model_dir, tmp_path_factory):
 
 
 def test_lab2_runs_read_the_same_after_sanitizing(lab2_cpu_run, lab2_second_run):
-    first, second = lab2_cpu_run.printed, lab2_second_run.printed
-    assert first.keys() == second.keys() and len(first) >= 5
-    assert first != second
-    for report in first:
-        assert sanitize(first[report]) == sanitize(second[report]), report
+    assert_same_after_sanitizing(lab2_cpu_run.printed, lab2_second_run.printed)
 
 
 def test_lab2_facts_survive_sanitizing(lab2_cpu_run):
-    clean = {name: sanitize(text) for name, text in lab2_cpu_run.printed.items()}
+    clean = sanitized_without_noise(lab2_cpu_run.printed)
     assert "W0 128 × 128 (4비트에서 역양자화), A 8 × 128, B 128 × 8, α/r = 8/8" in clean["describe_layer"]
     assert "특잇값 128개 가운데 0이 아닌 것 8개 (r = 8)" in clean["check_delta_rank"]
     assert "r =  32: 학습 파라미터 131,072개 (공식 131,072개)" in clean["describe_rank_sweep"]
@@ -68,15 +76,13 @@ def test_lab2_facts_survive_sanitizing(lab2_cpu_run):
 
 
 def test_facts_survive_sanitizing(lab1_cpu_run):
-    clean = {name: sanitize(text) for name, text in lab1_cpu_run.printed.items()}
+    clean = sanitized_without_noise(lab1_cpu_run.printed)
     assert "투영 14개(층마다 7개) 가운데 4비트 14개, 16비트로 남은 것 0개" in clean["describe_projections"]
     assert "학습 파라미터 32,768 / 전체 721,664" in clean["describe_lora"]
     assert "r = 8: 32,768" in clean["describe_lora"]
     assert "예제 320개 가운데 응답이 잘려 통째로 가려진 예제 0개" in clean["check_response_masking"]
     assert "손실 30개(스텝마다 하나)" in clean["check_losses"]
     assert "어댑터 파라미터 32,768개 = 학습한 파라미터 32,768개" in clean["describe_adapter"]
-    for noise in (r"\d\.\d{3}", r"\d+\.\d%", r"\d+\.\d MiB"):
-        assert not re.search(noise, "".join(clean.values())), noise
 
 
 def test_gpu_and_path_lines_are_blanked():
