@@ -84,10 +84,19 @@ def shown(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class RankSweepRecipe(Recipe):
-    """Lab 2's recipe: lab 1's knobs, rows held out for evaluation, and a sweep over LoRA ranks."""
+class EvalRecipe(Recipe):
+    """A recipe that keeps rows aside for evaluation: the last `eval_rows` of the shuffled rows."""
 
     eval_rows: int = knob("학습에 쓰지 않고 떼어 두는 평가용(held-out) 행 수")
+
+    def summary(self) -> str:
+        return f"{super().summary()}; held-out {self.eval_rows:,} rows"
+
+
+@dataclass(frozen=True)
+class RankSweepRecipe(EvalRecipe):
+    """Lab 2's recipe: lab 1's knobs and held-out rows, and a sweep over LoRA ranks."""
+
     sweep_ranks: tuple[int, ...] = knob("랭크 비교에서 차례로 학습할 r 값들(α/r은 레시피의 비율을 유지)")
     sweep_steps: int = knob("랭크 비교에서 랭크마다 학습할 스텝 수")
 
@@ -96,8 +105,7 @@ class RankSweepRecipe(Recipe):
         return max(self.lora_r, *self.sweep_ranks)
 
     def summary(self) -> str:
-        return (f"{super().summary()}; held-out {self.eval_rows:,} rows; rank sweep r in "
-                f"{list(self.sweep_ranks)}, {self.sweep_steps} steps each")
+        return f"{super().summary()}; rank sweep r in {list(self.sweep_ranks)}, {self.sweep_steps} steps each"
 
 
 @dataclass(frozen=True)
@@ -188,7 +196,9 @@ LABS = {
         full=dataclasses.replace(QLORA_60_STEPS, n_rows=200, grad_accum=1, max_steps=5, warmup_steps=0),
         smoke={**SMOKE, "n_rows": 200, "max_steps": 5}, smoke_note=SMOKE_NOTE,
         cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
-    "lab1_first_qlora": Lab(full=QLORA_60_STEPS, smoke=SMOKE, smoke_note=SMOKE_NOTE,
+    # Lab 1 is the seed's run, with 200 of its 2,000 rows kept aside to measure held-out loss.
+    "lab1_first_qlora": Lab(full=EvalRecipe(**dataclasses.asdict(QLORA_60_STEPS), eval_rows=200),
+                            smoke={**SMOKE, "eval_rows": 48}, smoke_note=SMOKE_NOTE,
                             cited_runs=(SEED_RTX3090_RUN, UNSLOTH_T4_RUN)),
     # Lab 2 opens what lab 1 trains: the same recipe for 40 steps on rows that leave 200 aside for
     # evaluation, then three short runs at r = 4, 16, 64 (alpha/r kept at the recipe's 1).

@@ -126,17 +126,22 @@ def run_lab1_steps(model_dir: Path, out_dir: Path, **recipe_changes) -> Run:
     report("describe_projections", steps.describe_projections, model)
     model = attach_lora(model, recipe)
     trainable, total = report("describe_lora", steps.describe_lora, model, recipe)
-    rows = steps.load_rows(recipe)
-    report("describe_rows", steps.describe_rows, rows)
-    dataset = steps.chat_texts(rows, tokenizer)
+    all_rows = steps.load_rows(recipe)
+    report("describe_rows", steps.describe_rows, all_rows)
+    rows, heldout_rows = steps.split_rows(all_rows, recipe.eval_rows)
+    report("describe_split", steps.describe_split, rows, heldout_rows, recipe.eval_rows)
+    dataset, heldout = steps.chat_texts(rows, tokenizer), steps.chat_texts(heldout_rows, tokenizer)
     # on the GPU, Unsloth picks fp16 or bf16 for the GPU; on the CPU, fp32
     args = steps.sft_config(recipe, str(out_dir / "lab1"), use_cpu=True, bf16=False, disable_tqdm=True)
-    trainer = cpu_sft_trainer_class()(model=model, processing_class=tokenizer, train_dataset=dataset, args=args)
+    trainer = cpu_sft_trainer_class()(model=model, processing_class=tokenizer, train_dataset=dataset,
+                                      eval_dataset=heldout, args=args)
     predicted = with_response_labels(trainer, tokenizer)
     report("check_response_masking", steps.check_response_masking, predicted, trainer.train_dataset["labels"])
+    heldout_before = trainer.evaluate()["eval_loss"]
     trainer.train()
     losses = steps.logged_losses(trainer)
     report("check_losses", steps.check_losses, losses, recipe.max_steps)
+    report("check_heldout", steps.check_heldout, heldout_before, trainer.evaluate()["eval_loss"])
     adapter_dir = out_dir / "lab1-adapter"
     model.save_pretrained(adapter_dir)
     report("describe_adapter", steps.describe_adapter, adapter_dir, trainable, total - trainable)

@@ -80,7 +80,8 @@ def test_facts_survive_sanitizing(lab1_cpu_run):
     assert "투영 14개(층마다 7개) 가운데 4비트 14개, 16비트로 남은 것 0개" in clean["describe_projections"]
     assert "학습 파라미터 32,768 / 전체 721,664" in clean["describe_lora"]
     assert "r = 8: 32,768" in clean["describe_lora"]
-    assert "예제 320개 가운데 응답이 잘려 통째로 가려진 예제 0개" in clean["check_response_masking"]
+    assert "학습 272행, 평가(held-out) 48행" in clean["describe_split"]
+    assert "예제 272개 가운데 응답이 잘려 통째로 가려진 예제 0개" in clean["check_response_masking"]
     assert "손실 30개(스텝마다 하나)" in clean["check_losses"]
     assert "어댑터 파라미터 32,768개 = 학습한 파라미터 32,768개" in clean["describe_adapter"]
 

@@ -56,7 +56,8 @@ def test_reports_print_the_facts(run, model_dir):
     assert f"학습 파라미터 {trainable:,} / 전체 721,664" in printed["describe_lora"]
     assert "lora_B 행렬 14개가 모두 0입니다" in printed["describe_lora"]
     assert f"{run.recipe.n_rows}행" in printed["describe_rows"]
-    assert "예제 320개 가운데" in printed["check_response_masking"]
+    assert f"학습 {run.recipe.n_rows - run.recipe.eval_rows}행" in printed["describe_split"]
+    assert f"예제 {run.recipe.n_rows - run.recipe.eval_rows}개 가운데" in printed["check_response_masking"]
     assert f"어댑터 파라미터 {trainable:,}개 = 학습한 파라미터 {trainable:,}개" in printed["describe_adapter"]
 
 
