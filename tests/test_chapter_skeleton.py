@@ -1,10 +1,11 @@
 """Every chapter page has the same skeleton, so chapters 2-4 can copy chapter 1 safely.
 
-A chapter page is `book/intro.md` or a page of the 본문 part of `_toc.yml`, named `book/chN_topic.md`.
+A chapter page is `book/intro.md`, a page of the 본문 part of `_toc.yml` (named `book/chN_topic.md`) or one of
+TEACHING_PAGES (the training-recipe page).
 Its page label is `intro` or `chN`. The page must have:
 - `(label)=` right above its `#` title and `(label-...)=` right above every `##` section;
-- an "이 장의 목표" (or "학습 목표") admonition with a short list, after the opening paragraph(s) and
-  before the first code cell and the first `##` section;
+- an "이 장의 목표" (or "학습 목표") admonition with a short list and the reading time ("읽는 시간", computed
+  with `ftcourse.reading`), after the opening paragraph(s) and before the first code cell and the first `##` section;
 - at least one `{exercise}`;
 - `## 요약` as its last `##` section, labelled `(label-summary)=`;
 - on every code cell that draws a figure: `mystnb.figure.name` (`fig-<label>-...`),
@@ -31,13 +32,17 @@ from .test_structure import resolve, toc_entries
 
 BOOK = ROOT / "book"
 CHAPTER_PART = "본문"
+# pages outside the 본문 part that teach like a chapter (code, figures, exercises): same skeleton
+TEACHING_PAGES = ("book/recipe",)
 OBJECTIVES_TITLES = ("이 장의 목표", "학습 목표")
 OBJECTIVES_ITEMS = (3, 7)
+READING_TIME = "읽는 시간"
 TAUGHT_MODULES = {"ftcourse.peft_counts": ROOT / "ftcourse" / "peft_counts.py",
                   "ftcourse.memory": ROOT / "ftcourse" / "memory.py",
                   "ftcourse.lora": ROOT / "ftcourse" / "lora.py",
                   "ftcourse.quant": ROOT / "ftcourse" / "quant.py",
-                  "ftcourse.merging": ROOT / "ftcourse" / "merging.py"}
+                  "ftcourse.merging": ROOT / "ftcourse" / "merging.py",
+                  "ftcourse.recipe_notes": ROOT / "ftcourse" / "recipe_notes.py"}
 # directives whose body is code or data, not Markdown: never look for headings or blocks inside
 CODE_DIRECTIVES = {"code-cell", "code-block", "code", "sourcecode", "literalinclude", "math",
                    "raw", "csv-table", "mermaid", "glue:figure", "bibliography"}
@@ -190,6 +195,9 @@ def skeleton_problems(text: str, label: str, path: str = "<page>") -> list[str]:
         if not OBJECTIVES_ITEMS[0] <= items <= OBJECTIVES_ITEMS[1]:
             problems.append(f"line {goal.line}: the learning objectives list has {items} item(s), "
                             f"expected {OBJECTIVES_ITEMS[0]} to {OBJECTIVES_ITEMS[1]}")
+        if not any(READING_TIME in t for t in goal.content):
+            problems.append(f"line {goal.line}: the learning objectives must state the reading time "
+                            f"({READING_TIME} ..., computed with ftcourse.reading)")
 
     if not any(b.name == "exercise" for b in page.blocks):
         problems.append("no `{exercise}` block")
@@ -221,8 +229,8 @@ def skeleton_problems(text: str, label: str, path: str = "<page>") -> list[str]:
 
 def page_label(entry: str) -> str:
     name = Path(entry).name
-    if name == "intro":
-        return "intro"
+    if name == "intro" or entry in TEACHING_PAGES:
+        return name
     m = re.fullmatch(r"(ch\d+)_\w+", name)
     assert m, f"{entry}: a chapter page must be named book/chN_topic.md (its page label is chN)"
     return m[1]
@@ -232,7 +240,7 @@ def chapter_entries() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     parts = [p for p in toc["parts"] if p.get("caption") == CHAPTER_PART]
     assert len(parts) == 1, f"_toc.yml needs exactly one part captioned {CHAPTER_PART!r}"
-    return ["book/intro"] + [ch["file"] for ch in parts[0]["chapters"]]
+    return ["book/intro"] + [ch["file"] for ch in parts[0]["chapters"]] + list(TEACHING_PAGES)
 
 
 def chapter_files() -> list[tuple[str, Path]]:
@@ -277,6 +285,8 @@ GOOD = textwrap.dedent("""\
     - 하나를 합니다.
     - 둘을 합니다.
     - 셋을 합니다.
+
+    읽는 시간 약 5분.
     ```
 
     ```{code-cell} ipython3
@@ -312,7 +322,7 @@ GOOD = textwrap.dedent("""\
     - 끝입니다.
     """)
 
-OBJECTIVES = "```{admonition} 이 장의 목표\n:class: tip\n\n- 하나를 합니다.\n- 둘을 합니다.\n- 셋을 합니다.\n```\n"
+OBJECTIVES = "```{admonition} 이 장의 목표\n:class: tip\n\n- 하나를 합니다.\n- 둘을 합니다.\n- 셋을 합니다.\n\n읽는 시간 약 5분.\n```\n"
 # case -> (replacements applied to GOOD in order, a phrase the problem must contain)
 BROKEN = {
     "title label": ([("(ch9)=\n# 시험 장", "# 시험 장")], "right above the title"),
@@ -322,6 +332,7 @@ BROKEN = {
     "objectives late": ([(OBJECTIVES, ""), ("(ch9-summary)=", OBJECTIVES + "\n(ch9-summary)=")],
                         "must come before the first code cell"),
     "objectives short": ([("- 둘을 합니다.\n- 셋을 합니다.\n", "")], "has 1 item(s)"),
+    "reading time": ([("\n읽는 시간 약 5분.\n", "\n")], "must state the reading time"),
     "no opening": ([("첫 문단입니다.\n", "")], "must follow an opening paragraph"),
     "exercise": ([("```{exercise}\n:label: ex-ch9-1\n\n문제입니다.\n```\n", "")], "no `{exercise}`"),
     "summary title": ([("## 요약", "## 정리")], "not `## 요약`"),
