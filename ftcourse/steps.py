@@ -366,16 +366,68 @@ def answer(model, tokenizer, prompts: list[str], *, system: str | None = None, m
     try:
         for prompt in prompts:
             messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-            inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, enable_thinking=False,
-                                                   return_tensors="pt", return_dict=True).to(model.device)
-            output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                    pad_token_id=tokenizer.pad_token_id)
-            new_tokens = output[0, inputs["input_ids"].shape[1]:]
-            replies.append(tokenizer.decode(new_tokens, skip_special_tokens=True).strip())
+            replies.append(_greedy_reply(model, tokenizer, messages, max_new_tokens))
     finally:
         if fast is not None:
             fast.for_training(model)
     return replies
+
+
+def _greedy_reply(model, tokenizer, messages: list[dict], max_new_tokens: int) -> str:
+    """The model's greedy reply to a conversation that ends with a user turn, thinking off."""
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, enable_thinking=False,
+                                           return_tensors="pt", return_dict=True).to(model.device)
+    output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                            pad_token_id=tokenizer.pad_token_id)
+    new_tokens = output[0, inputs["input_ids"].shape[1]:]
+    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+
+def continue_chat(model, tokenizer, messages: list[dict], prompt: str, *, max_new_tokens: int = 96,
+                  fast=None) -> list[dict]:
+    """The conversation `messages` with a user turn `prompt` and the model's greedy reply appended.
+
+    The model keeps nothing between calls: at every turn the whole conversation so far is rendered
+    with the chat template and read again, so an answer can refer back only to what `messages`
+    holds. Thinking is off, as in `answer`; `fast` as in `answer`. Taught in lab 1, section 8.
+    """
+    conversation = [*messages, {"role": "user", "content": prompt}]
+    if fast is not None:
+        fast.for_inference(model)
+    try:
+        reply = _greedy_reply(model, tokenizer, conversation, max_new_tokens)
+    finally:
+        if fast is not None:
+            fast.for_training(model)
+    return [*conversation, {"role": "assistant", "content": reply}]
+
+
+def check_chat_prompt(tokenizer, messages: list[dict]) -> str:
+    """Report: the prompt a conversation becomes before the model answers its last user turn.
+
+    Prints the turns' roles and how many `<|im_start|>` blocks of each role the prompt holds (every
+    earlier turn is there: that is the model's only memory), and asserts that the tokenizer's
+    template renders it exactly as the course's Qwen3 template does (`ftcourse.chat`), ending with
+    the generation prompt and its empty think block (thinking off). Nothing printed depends on what
+    the model answered. Returns the prompt text. Taught in lab 1, section 8.
+    """
+    from .chat import QWEN3_CHAT_TEMPLATE, QWEN3_EMPTY_THINK
+
+    kwargs = dict(tokenize=False, add_generation_prompt=True, enable_thinking=False)
+    prompt = tokenizer.apply_chat_template(messages, **kwargs)
+    roles = [m["role"] for m in messages]
+    assert roles and roles[-1] == "user", "the conversation must end with a user turn"
+    blocks = {role: prompt.count(f"<|im_start|>{role}\n") for role in ("system", "user", "assistant")}
+    print(f"대화 {len(roles)}턴({' → '.join(roles)})을 대화 템플릿에 넣었습니다.")
+    print(f"프롬프트의 블록: user {blocks['user']}개, assistant {blocks['assistant']}개"
+          f"(앞선 답 {roles.count('assistant')}개 + 모델이 답할 자리 1개), system {blocks['system']}개")
+    assert blocks["user"] == roles.count("user") and blocks["system"] == roles.count("system")
+    assert blocks["assistant"] == roles.count("assistant") + 1, "an earlier answer is missing from the prompt"
+    assert prompt.endswith(QWEN3_RESPONSE_PART + QWEN3_EMPTY_THINK), "the prompt does not end with the generation prompt"
+    assert prompt == tokenizer.apply_chat_template(messages, chat_template=QWEN3_CHAT_TEMPLATE, **kwargs), (
+        "the tokenizer's chat template renders this conversation differently from Qwen3's")
+    print("프롬프트는 답할 자리와 빈 <think> 블록(생각 끔)으로 끝나고, 강의의 Qwen3 템플릿으로 만든 것과 같습니다.")
+    return prompt
 
 
 def describe_adapter(adapter_dir: Path, trainable: int, base_params: int) -> int:
@@ -392,3 +444,67 @@ def describe_adapter(adapter_dir: Path, trainable: int, base_params: int) -> int
           f"16비트 원본 {size_text(base_16bit)}의 {size / base_16bit:.2%}")
     assert saved == trainable, "the saved adapter does not hold exactly the trained parameters"
     return size
+
+
+def describe_special_tokens(tokenizer) -> dict:
+    """Report: the tokenizer's end-of-sequence (EOS) and padding tokens, which must differ.
+
+    A rule that drops padding from the loss by its id (transformers' `DataCollatorForLanguageModeling`)
+    or from a token count (`real_tokens`) would drop every EOS too if the two were the same token: the
+    model would never learn to end its answer. Unsloth repairs a missing pad or one equal to EOS when
+    it loads the tokenizer (unsloth_zoo 2026.10.7, `pad_token.fix_pad_token`). Taught in lab 1, section 1.
+    """
+    pad, eos = tokenizer.pad_token, tokenizer.eos_token
+    print(f"EOS 토큰 {eos} (id {tokenizer.eos_token_id}), 패딩 토큰 {pad} (id {tokenizer.pad_token_id})")
+    assert pad is not None and tokenizer.pad_token_id is not None, "the tokenizer has no padding token"
+    assert tokenizer.pad_token_id != tokenizer.eos_token_id, "the padding token is the EOS token"
+    print("패딩 토큰이 EOS와 다릅니다: 패딩을 빼는 규칙이 답의 끝(EOS)까지 빼지는 않습니다.")
+    return {"eos": eos, "pad": pad}
+
+
+# ----------------------------------------------------------------------------- memory: predict, then measure
+PEAK_TERMS_KO = {
+    "weights": "가중치(4비트 본체와 16비트 임베딩)",
+    "trainable_states": "LoRA 가중치·기울기·옵티마이저 상태",
+    "activations": "체크포인트로 남긴 층 입력",
+    "transient": "손실 계산 때의 로짓(잠깐)",
+    "workspace": "층 하나의 작업 공간",
+}
+
+
+def peak_estimate_terms(recipe: Recipe, config) -> dict[str, int]:
+    """The start check's estimated peak (`ftcourse.labs.peak_estimate_bytes`), term by term, in bytes:
+    `ftcourse.memory.lora_peak_breakdown` for the recipe's largest rank, batch and `max_seq_length`.
+    Keys as in `PEAK_TERMS_KO`. Taught in lab 1, section 9 (exercise 5)."""
+    from .memory import lora_peak_breakdown
+
+    terms = lora_peak_breakdown(config, lora_param_count(config, recipe.largest_rank, PROJECTIONS),
+                                recipe.batch_size, recipe.max_seq_length, not recipe.trains_16bit_base).as_dict()
+    return {name: terms[name] for name in PEAK_TERMS_KO}
+
+
+def print_peak_estimates(config, recipes: dict[str, Recipe]) -> None:
+    """A table of `peak_estimate_terms` for several recipes side by side, in GiB, headed by the
+    dictionary's keys (e.g. "이 실습", "r × 2")."""
+    terms = {label: peak_estimate_terms(r, config) for label, r in recipes.items()}
+    # one unit for the whole table: GiB for Qwen3-4B, MiB for the smoke profile's tiny model
+    unit, scale = ("GiB", GiB) if max(sum(t.values()) for t in terms.values()) >= GiB else ("MiB", 2**20)
+    rows = [("항목", [str(label) for label in recipes])]
+    rows += [(ko, [f"{terms[label][name] / scale:.3f} {unit}" for label in recipes]) for name, ko in PEAK_TERMS_KO.items()]
+    rows += [("합계(예상 최대)", [f"{sum(t.values()) / scale:.3f} {unit}" for t in terms.values()])]
+    first = max(_width(r[0]) for r in rows)
+    cells = [max(_width(r[1][i]) for r in rows) for i in range(len(recipes))]
+    for head, values in rows:
+        print(_pad(head, first) + " | " + " | ".join(_pad(v, w, right=True) for v, w in zip(values, cells)))
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a monospace font: Hangul and other wide characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill

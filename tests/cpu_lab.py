@@ -124,6 +124,7 @@ def run_lab1_steps(model_dir: Path, out_dir: Path, **recipe_changes) -> Run:
 
     model, tokenizer = load_4bit(Path(recipe.model))
     report("describe_projections", steps.describe_projections, model)
+    report("describe_special_tokens", steps.describe_special_tokens, tokenizer)
     model = attach_lora(model, recipe)
     trainable, total = report("describe_lora", steps.describe_lora, model, recipe)
     all_rows = steps.load_rows(recipe)
@@ -145,6 +146,10 @@ def run_lab1_steps(model_dir: Path, out_dir: Path, **recipe_changes) -> Run:
     adapter_dir = out_dir / "lab1-adapter"
     model.save_pretrained(adapter_dir)
     report("describe_adapter", steps.describe_adapter, adapter_dir, trainable, total - trainable)
+    # 8. a second user turn after the model's first answer (the tiny model's words mean nothing)
+    conversation = steps.continue_chat(model, tokenizer, [], "What is a learning rate?", max_new_tokens=8)
+    conversation = steps.continue_chat(model, tokenizer, conversation, "Say it to a child.", max_new_tokens=8)
+    report("check_chat_prompt", steps.check_chat_prompt, tokenizer, conversation[:-1])
     return Run(recipe, report.printed, losses, trainer, tokenizer)
 
 

@@ -216,3 +216,89 @@ def test_real_tokens_with_and_without_padding(lab1_cpu_run):
     assert steps.real_tokens(padded, pad) == steps.real_tokens(free, pad) == lengths
     # all tokens but each example's first carry loss when nothing is masked
     assert steps.loss_token_share(free, pad) == pytest.approx((lengths - 4) / lengths)
+
+
+# ----------------------------------------------------------------------------- lab 1: special tokens, turns, memory
+def test_describe_special_tokens_refuses_a_pad_that_is_the_eos(run):
+    tokenizer = run.tokenizer
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        tokens = steps.describe_special_tokens(tokenizer)
+    assert tokens == {"eos": "<|im_end|>", "pad": "<|endoftext|>"}
+    assert "EOS 토큰 <|im_end|>" in printed.getvalue() and "패딩 토큰 <|endoftext|>" in printed.getvalue()
+    import copy
+
+    broken = copy.deepcopy(tokenizer)
+    broken.pad_token = broken.eos_token  # the common advice the lab warns against
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(AssertionError, match="padding token is the EOS"):
+        steps.describe_special_tokens(broken)
+
+
+def test_continue_chat_carries_the_whole_conversation(run):
+    model, tokenizer = run.trainer.model, run.tokenizer
+    first = steps.continue_chat(model, tokenizer, [], "What is LoRA?", max_new_tokens=4)
+    assert [m["role"] for m in first] == ["user", "assistant"] and isinstance(first[1]["content"], str)
+    second = steps.continue_chat(model, tokenizer, first, "Shorter, please.", max_new_tokens=4)
+    assert second[:2] == first and [m["role"] for m in second] == ["user", "assistant", "user", "assistant"]
+    # greedy decoding: the same conversation gets the same reply
+    again = steps.continue_chat(model, tokenizer, first, "Shorter, please.", max_new_tokens=4)
+    assert again == second
+
+
+def test_check_chat_prompt_sees_every_turn_and_the_template(run):
+    tokenizer = run.tokenizer
+    conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2 + 3?"},
+                    {"role": "assistant", "content": "5."}, {"role": "user", "content": "And 2 x 3?"}]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        prompt = steps.check_chat_prompt(tokenizer, conversation)
+    assert "대화 4턴(system → user → assistant → user)" in printed.getvalue()
+    assert "user 2개, assistant 2개(앞선 답 1개 + 모델이 답할 자리 1개), system 1개" in printed.getvalue()
+    assert "<|im_start|>assistant\n5.<|im_end|>\n" in prompt  # the earlier answer, without a think block
+    assert prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    with quiet, pytest.raises(AssertionError, match="end with a user turn"):
+        steps.check_chat_prompt(tokenizer, conversation[:3])
+    import copy
+
+    other = copy.deepcopy(tokenizer)  # a template that forgets earlier answers
+    other.chat_template = ("{% for m in messages %}{% if m.role != 'assistant' %}<|im_start|>{{ m.role }}\n"
+                           "{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    with quiet, pytest.raises(AssertionError, match="earlier answer is missing"):
+        steps.check_chat_prompt(other, conversation)
+
+
+def test_peak_estimate_terms_are_the_start_checks_estimate_and_the_exercise_key():
+    """Lab 1, exercise 5: doubling r moves only the LoRA states; halving the length moves the three
+    terms that grow with the tokens of a batch, and moves the total more (mostly the logits)."""
+    from ftcourse.labs import peak_estimate_bytes
+    from ftcourse.models import HUB_CONFIGS
+
+    recipe = LABS["lab1_first_qlora"].full
+    config = HUB_CONFIGS[recipe.model]()
+    terms = steps.peak_estimate_terms(recipe, config)
+    assert list(terms) == list(steps.PEAK_TERMS_KO) and sum(terms.values()) == peak_estimate_bytes(recipe, config)
+
+    def changed(variant):
+        new = steps.peak_estimate_terms(variant, config)
+        return {name for name in terms if terms[name] != new[name]}, sum(new.values()) - sum(terms.values())
+
+    by_r, more = changed(dataclasses.replace(recipe, lora_r=recipe.lora_r * 2))
+    by_length, less = changed(dataclasses.replace(recipe, max_seq_length=recipe.max_seq_length // 2))
+    assert by_r == {"trainable_states"} and more > 0
+    assert by_length == {"activations", "transient", "workspace"} and less < 0
+    assert -less > 5 * more
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        steps.print_peak_estimates(config, {"이 실습": recipe, "r × 2": dataclasses.replace(recipe, lora_r=16)})
+    lines = printed.getvalue().splitlines()
+    assert lines[0].startswith("항목") and "이 실습" in lines[0] and lines[-1].startswith("합계(예상 최대)")
+    assert f"{sum(terms.values()) / 2**30:.3f} GiB" in lines[-1] and len(lines) == 2 + len(terms)
+    assert len({steps._width(line) for line in lines}) == 1  # the columns line up, Hangul counted double
+
+
+def test_answer_is_unchanged_by_the_shared_generation_code(run):
+    model, tokenizer = run.trainer.model, run.tokenizer
+    single = steps.answer(model, tokenizer, ["What is LoRA?"], max_new_tokens=4)[0]
+    chat = steps.continue_chat(model, tokenizer, [], "What is LoRA?", max_new_tokens=4)
+    assert chat[-1]["content"] == single
