@@ -70,11 +70,11 @@ class Recipe:
 
     def summary(self) -> str:
         """One line with the values a run really uses (the start check prints it)."""
-        bits = "4-bit" if self.load_in_4bit else "16-bit"
-        return (f"{shown(self.model)} ({bits}) on {shown(self.dataset)} ({self.n_rows:,} rows); LoRA r={self.lora_r}, "
-                f"alpha={self.lora_alpha}; {self.max_steps} steps, batch {self.batch_size} x accumulation "
-                f"{self.grad_accum}, max length {self.max_seq_length}, lr {self.learning_rate:g}, "
-                f"warmup {self.warmup_steps}, weight decay {self.weight_decay:g}, seed {self.seed}")
+        bits = "4비트" if self.load_in_4bit else "16비트"
+        return (f"모델 {shown(self.model)}({bits}), 데이터 {shown(self.dataset)}({self.n_rows:,}행); LoRA r={self.lora_r}, "
+                f"α={self.lora_alpha}; {self.max_steps}스텝, 배치 {self.batch_size} × 누적 {self.grad_accum}, "
+                f"최대 길이 {self.max_seq_length}, 학습률 {self.learning_rate:g}, 워밍업 {self.warmup_steps}스텝, "
+                f"가중치 감쇠 {self.weight_decay:g}, 시드 {self.seed}")
 
 
 def shown(name: str) -> str:
@@ -90,7 +90,7 @@ class EvalRecipe(Recipe):
     eval_rows: int = knob("학습에 쓰지 않고 떼어 두는 평가용(held-out) 행 수")
 
     def summary(self) -> str:
-        return f"{super().summary()}; held-out {self.eval_rows:,} rows"
+        return f"{super().summary()}; 평가용 {self.eval_rows:,}행"
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class RankSweepRecipe(EvalRecipe):
         return max(self.lora_r, *self.sweep_ranks)
 
     def summary(self) -> str:
-        return f"{super().summary()}; rank sweep r in {list(self.sweep_ranks)}, {self.sweep_steps} steps each"
+        return f"{super().summary()}; 랭크 비교 r = {list(self.sweep_ranks)}, 랭크마다 {self.sweep_steps}스텝"
 
 
 @dataclass(frozen=True)
@@ -137,10 +137,10 @@ class MergeRecipe(Recipe):
 
     def summary(self) -> str:
         sources = " vs ".join(s or "(자동)" for s in (self.source_a, self.source_b))
-        return (f"{super().summary()}; per source {self.n_rows:,} rows, held-out {self.eval_rows:,}; sources "
-                f"{sources}; merge weight {self.merge_weight:g}, density {self.merge_density:g}, "
-                f"hand lambda {self.hand_lambda:g}; 16-bit base {shown(self.model_16bit)}; "
-                f"GGUF {self.gguf_quant or 'skipped'}")
+        return (f"{super().summary()}; source마다 {self.n_rows:,}행, 평가용 {self.eval_rows:,}행; source "
+                f"{sources}; 병합 가중치 {self.merge_weight:g}, 밀도 {self.merge_density:g}, "
+                f"손 병합 λ {self.hand_lambda:g}; 16비트 원본 {shown(self.model_16bit)}; "
+                f"GGUF {self.gguf_quant or '건너뜀'}")
 
 
 def knobs(lab: str) -> tuple[str, ...]:
