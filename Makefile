@@ -5,13 +5,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD_LOG := _build/build.log
 
-.PHONY: book test test-fast venv labs tiny-model lab-smoke lab-full lint-workflows clean
+.PHONY: book slides test test-fast venv labs tiny-model lab-smoke lab-full lint-workflows clean
 
 venv:
 	@PYTHON=$(PYTHON) bash scripts/bootstrap.sh
 
 book: venv
 	@$(PY) -m ftcourse.build_book
+
+# reveal.js slides of each chapter, cut from the built book into _build/html/slides
+slides: book
+	@$(PY) -m ftcourse.slides
 
 labs: venv
 	@$(PY) -m ftcourse.labgen
@@ -22,12 +26,14 @@ tiny-model: venv
 test: venv
 	@bash scripts/check_system.sh
 	@$(PY) -m ftcourse.build_book
+	@$(PY) -m ftcourse.slides
 	@$(PY) -m pytest
 
 # make test without the browser, lint and network tests: needs no Chromium, Node.js, shellcheck, npm
 # registry or PyPI (once installed)
 test-fast: venv
 	@$(PY) -m ftcourse.build_book
+	@$(PY) -m ftcourse.slides
 	@$(PY) -m pytest -m "not browser and not lint and not network"
 
 # On a CUDA machine with requirements-gpu.txt and nbval installed (PYTHON=... picks that Python):
