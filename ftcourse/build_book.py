@@ -2,10 +2,16 @@
 
 Runs `jupyter-book build BOOK_DIR -W -n --keep-going`: any warning, broken reference or failing
 chapter cell fails the build. On failure it prints each problem with the file it names.
+
+Jupyter Book's execution cache keys a page by its own code cells only, so a page whose cells did not
+change would keep outputs computed with older course code (`ftcourse`) or older pins. The build
+therefore drops the cache whenever that code or `requirements.txt` changed since the cache was made.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +35,28 @@ def problems(log: str) -> list[str]:
     return [line for line in log.splitlines() if PROBLEM.search(line) and "[IPKernelApp]" not in line]
 
 
+def code_stamp(book_dir: Path) -> str:
+    """What every executed page depends on besides its own cells: the course code and the pins."""
+    h = hashlib.sha256()
+    for path in sorted([*book_dir.glob("ftcourse/*.py"), book_dir / "requirements.txt"]):
+        if path.exists():
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def drop_stale_cache(book_dir: Path) -> Path:
+    """Empty the execution cache if it was made with other course code; returns the stamp file."""
+    cache = book_dir / "_build" / ".jupyter_cache"
+    stamp = cache / "course-code.stamp"  # inside the cache, so a restored cache carries its own stamp
+    if cache.exists() and (not stamp.exists() or stamp.read_text() != code_stamp(book_dir)):
+        print("book: the course code or pins changed since the last build: every page runs again", flush=True)
+        shutil.rmtree(cache)
+    return stamp
+
+
 def main(argv: list[str]) -> int:
     book_dir = Path(argv[0] if argv else ".").resolve()
+    stamp = drop_stale_cache(book_dir)
     print(f"book: building {book_dir} strictly (-W -n --keep-going)...", flush=True)
     code, log = build(book_dir)
     log_path = book_dir / "_build" / "build.log"
@@ -41,6 +67,8 @@ def main(argv: list[str]) -> int:
         for line in problems(log) or log.splitlines()[-20:]:
             print(f"  {line}", file=sys.stderr)
         return 1
+    if stamp.parent.exists():
+        stamp.write_text(code_stamp(book_dir))
     print(f"book: built. Open {book_dir / '_build' / 'html' / 'index.html'}")
     return 0
 
