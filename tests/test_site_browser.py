@@ -128,19 +128,25 @@ def korean_font_families() -> set[str]:
     return {name.strip() for line in out.splitlines() for name in line.split(",") if name.strip()}
 
 
+def fonts_drawing(page, selector: str) -> set[str]:
+    """The font families that really draw glyphs of the first element matching `selector` (not the CSS
+    font list: what Chromium used)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    doc = cdp.send("DOM.getDocument", {"depth": -1})
+    node = cdp.send("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": selector})
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+    return {f["familyName"] for f in fonts if f["glyphCount"] > 0}
+
+
 @needs_browser
 @pytest.mark.parametrize("path", ["book/index.html", "book/intro.html"])
 def test_korean_text_renders_with_a_korean_font(page, site_url, path):
     korean = korean_font_families()
     assert korean, "no Korean font installed for the browser (Debian: apt-get install fonts-nanum)"
     open_page(page, site_url, path)
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    doc = cdp.send("DOM.getDocument", {"depth": -1})
-    node = cdp.send("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": "article p"})
-    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
-    used = {f["familyName"] for f in fonts if f["glyphCount"] > 0}
+    used = fonts_drawing(page, "article p")
     assert used & korean, f"{path}: Korean text drawn with {used}, none of which has Hangul ({sorted(korean)[:5]})"
 
 

@@ -12,7 +12,8 @@ from bs4 import BeautifulSoup
 
 from ftcourse import slides
 
-from .test_site_browser import HANGUL, SITE, browser, korean_font_families, needs_browser, page, site_url  # noqa: F401
+from .test_site_browser import (  # noqa: F401  (fixtures)
+    HANGUL, SITE, browser, fonts_drawing, korean_font_families, needs_browser, page, site_url)
 
 BUILD_SECONDS = 30
 
@@ -115,13 +116,7 @@ def test_a_deck_opens_offline_with_its_figures_and_korean(page, site_url, name):
     korean = korean_font_families()
     assert korean, "no Korean font installed for the browser (Debian: apt-get install fonts-nanum)"
     page.evaluate("() => Reveal.slide(0)")
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    doc = cdp.send("DOM.getDocument", {"depth": -1})
-    node = cdp.send("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": "section#title h1"})
-    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
-    used = {f["familyName"] for f in fonts if f["glyphCount"] > 0}
+    used = fonts_drawing(page, "section#title h1")
     assert used & korean, f"{name}: the title is drawn with {used}, none of which has Hangul"
     assert HANGUL.search(page.inner_text("section#title h1"))
     assert page.locator("mjx-merror").count() == 0, f"{name}: MathJax reported an error"
