@@ -64,10 +64,10 @@ def start_lab(lab: str, profile: str | None = None, **knobs) -> Recipe:
 
     guards.check_hub_access(recipe.downloads, bool(recipe.downloads) and guards.hub_reachable())
     if Path(recipe.model).is_absolute() and not (Path(recipe.model) / "config.json").exists():
-        from .tiny_model import build
+        from .tiny_model import ensure_built
 
         print(f"작은 Qwen3 모델을 만듭니다(building the tiny model): {recipe.model}")
-        build(Path(recipe.model))
+        ensure_built(Path(recipe.model))
     free, total = torch.cuda.mem_get_info()
     print(f"GPU: {torch.cuda.get_device_name(0)}, 비어 있음(free) {free / guards.GiB:.1f} / "
           f"{total / guards.GiB:.1f} GiB")

@@ -124,6 +124,14 @@ def build(out_dir: Path = DEFAULT_OUT, seed: int = 0, sample_path: Path = SAMPLE
     return out_dir
 
 
+def ensure_built(out_dir: Path = DEFAULT_OUT) -> Path:
+    """`out_dir` with the tiny model in it, built first if it is not there (a fresh clone has none)."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "config.json").exists():
+        build(out_dir)
+    return out_dir
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     out = build(Path(argv[0]) if argv else DEFAULT_OUT)

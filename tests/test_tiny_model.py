@@ -18,7 +18,7 @@ from ftcourse.chat import (
     QWEN3_RESPONSE_PART,
 )
 from ftcourse.paths import REPO_ROOT as REPO
-from ftcourse.tiny_model import build
+from ftcourse.tiny_model import build, ensure_built
 
 FILES = {"chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
          "tokenizer.json", "tokenizer_config.json"}
@@ -54,6 +54,15 @@ def test_build_is_fast_small_and_deterministic(built, tmp_path):
     other = build(tmp_path / "other", seed=1)
     assert digests(other)["model.safetensors"] != digests(out)["model.safetensors"]
     assert digests(other)["tokenizer.json"] == digests(out)["tokenizer.json"]  # the seed is the model's
+
+
+def test_ensure_built_builds_once(built, tmp_path):
+    """A fresh clone has no tiny model: the first page or lab that needs it builds it, later ones reuse it."""
+    out = tmp_path / "fresh" / "tiny-qwen3"
+    assert ensure_built(out) == out
+    assert digests(out) == digests(built[0])
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    assert ensure_built(out) == out and (out / "model.safetensors").stat().st_mtime_ns == stamp
 
 
 NO_NETWORK = """
