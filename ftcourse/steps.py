@@ -78,7 +78,7 @@ def split_rows(rows, eval_rows: int):
 
     A held-out row whose conversation also appears among the training rows (datasets do repeat
     conversations) is dropped from the held-out set, so that it measures text the model never
-    trained on. Taught in lab 2, section 1.
+    trained on. Taught in lab 1, section 3 (and used again in lab 2).
     """
     if not 0 < eval_rows < len(rows):
         raise ValueError(f"eval_rows must be between 1 and {len(rows) - 1}, got {eval_rows}")
@@ -96,7 +96,7 @@ def conversation_key(conversation) -> str:
 
 def describe_split(train, held_out, eval_rows: int) -> dict:
     """Report: how many rows train and how many are held out, and that no held-out conversation
-    is also a training one. Taught in lab 2, section 1."""
+    is also a training one. Taught in lab 1, section 3."""
     seen = {conversation_key(c) for c in train["conversations"]}
     shared = sum(conversation_key(c) in seen for c in held_out["conversations"])
     print(f"학습 {len(train):,}행, 평가(held-out) {len(held_out):,}행 "
@@ -109,7 +109,7 @@ def describe_split(train, held_out, eval_rows: int) -> dict:
 def check_heldout(before: float, after: float) -> None:
     """Report: the held-out loss was measured before and after training, both finite, and training
     changed it (an evaluation that ignores the adapter would give the same number twice).
-    Taught in lab 2, section 2."""
+    Taught in lab 1, sections 5 and 6."""
     print(f"평가 손실: 학습 전 {before:.3f}, 학습 후 {after:.3f}")
     assert math.isfinite(before) and math.isfinite(after), "a held-out loss is not finite"
     assert before != after, "the held-out loss did not change: did the evaluation use the trained adapter?"
@@ -161,6 +161,40 @@ def chat_texts(rows, tokenizer):
                          for c in batch["conversations"]]}
 
     return rows.map(render, batched=True, remove_columns=rows.column_names)
+
+
+def token_lengths(texts, tokenizer) -> list[int]:
+    """The number of tokens of each text, without adding special tokens (the chat template has put them
+    in already): the length that `SFTConfig(max_length=...)` cuts. Taught in lab 0, section 6 (exercise 2)."""
+    texts = list(texts)
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+
+
+def count_longer(texts, tokenizer, limit: int) -> int:
+    """How many texts are longer than `limit` tokens: the examples a `max_length` of `limit` cuts."""
+    return sum(n > limit for n in token_lengths(texts, tokenizer))
+
+
+def print_truncation(texts, tokenizer, limits) -> dict[int, tuple[int, int]]:
+    """For each `max_length` in `limits`: how many examples it cuts and how many of all tokens they lose.
+
+    Prints the shortest, median and longest example first. Returns {limit: (examples cut, tokens lost)}.
+    Taught in lab 0, section 6 (exercise 2)."""
+    import statistics
+
+    lengths = token_lengths(texts, tokenizer)
+    if not lengths:
+        raise ValueError("no texts to measure")
+    total = sum(lengths)
+    print(f"예제 {len(lengths):,}개의 토큰 수: 가장 짧은 것 {min(lengths):,}, 중앙값 {statistics.median(lengths):,.0f}, "
+          f"가장 긴 것 {max(lengths):,} (모두 합쳐 {total:,}토큰)")
+    cut = {}
+    for limit in sorted(set(limits)):
+        cut[limit] = (sum(n > limit for n in lengths), sum(max(0, n - limit) for n in lengths))
+        print(f"max_length {limit:,}: 예제 {cut[limit][0]:,}개가 잘려 {cut[limit][1]:,}토큰({cut[limit][1] / total:.1%})을 잃습니다.")
+    print("잘린 예제는 뒷부분(마지막 답의 끝과 <|im_end|>)을 잃어 그 답을 끝맺는 법을 배우지 못하고, "
+          "답이 시작되기 전에 잘린 예제는 라벨이 모두 가려져 학습에서 빠집니다.")
+    return cut
 
 
 # ----------------------------------------------------------------------------- model and LoRA

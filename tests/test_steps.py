@@ -302,3 +302,29 @@ def test_answer_is_unchanged_by_the_shared_generation_code(run):
     single = steps.answer(model, tokenizer, ["What is LoRA?"], max_new_tokens=4)[0]
     chat = steps.continue_chat(model, tokenizer, [], "What is LoRA?", max_new_tokens=4)
     assert chat[-1]["content"] == single
+
+
+# ----------------------------------------------------------------------------- lab 0: examples longer than max_length
+def test_token_lengths_and_what_a_max_length_cuts(run):
+    """Lab 0's exercise 2: the solution counts with its own list comprehension, the check with
+    steps.count_longer; both must agree, and an example exactly at the limit is not cut."""
+    tok = run.tokenizer
+    texts = [tok.apply_chat_template([{"role": "user", "content": "learning rate " * k},
+                                      {"role": "assistant", "content": "It sets the step size."}], tokenize=False)
+             for k in (1, 40, 300)]
+    lengths = steps.token_lengths(texts, tok)
+    assert lengths == [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]  # the solution's way
+    assert lengths[0] < lengths[1] < lengths[2]
+    assert steps.count_longer(texts, tok, lengths[1]) == 1  # at the limit: kept whole
+    assert steps.count_longer(texts, tok, lengths[0] - 1) == 3
+    assert steps.count_longer(texts, tok, lengths[2]) == 0
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        cut = steps.print_truncation(texts, tok, (lengths[1], lengths[2], lengths[1]))
+    assert cut == {lengths[1]: (1, lengths[2] - lengths[1]), lengths[2]: (0, 0)}  # one line per limit
+    out = printed.getvalue()
+    assert f"예제 3개의 토큰 수: 가장 짧은 것 {lengths[0]:,}, 중앙값 {lengths[1]:,}, 가장 긴 것 {lengths[2]:,}" in out
+    assert f"max_length {lengths[1]:,}: 예제 1개가 잘려 {lengths[2] - lengths[1]:,}토큰" in out
+    assert steps.token_lengths([], tok) == []
+    with pytest.raises(ValueError):
+        steps.print_truncation([], tok, (8,))
