@@ -1,5 +1,6 @@
 """ftcourse.version: a notebook's code digest, and finding the commit whose code has it."""
 import subprocess
+import sys
 
 import pytest
 
@@ -41,7 +42,16 @@ def test_digest_covers_the_code_and_the_data_only(repo):
     assert version.commit_digest(root, "HEAD") == v2 and version.commit_digest(root, "HEAD~2") == v1
 
 
-def test_checkout_matching_finds_the_notebooks_version(repo, capsys):
+@pytest.fixture()
+def course_modules_kept():
+    """checkout_matching drops the imported `ftcourse` modules (in Colab they are the other version's);
+    here they must come back, or later tests would hold classes (LabError) that the modules no longer raise."""
+    kept = {name: module for name, module in sys.modules.items() if name == "ftcourse" or name.startswith("ftcourse.")}
+    yield
+    sys.modules.update(kept)
+
+
+def test_checkout_matching_finds_the_notebooks_version(repo, capsys, course_modules_kept):
     root, (v1, v2) = repo
     head, first = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD~2")
     assert version.checkout_matching(root, v2) == head  # already there: nothing moves
