@@ -4,8 +4,8 @@ Runs `jupyter-book build BOOK_DIR -W -n --keep-going`: any warning, broken refer
 chapter cell fails the build. On failure it prints each problem with the file it names.
 
 Jupyter Book's execution cache keys a page by its own code cells only, so a page whose cells did not
-change would keep outputs computed with older course code (`ftcourse`) or older pins. The build
-therefore drops the cache whenever that code or `requirements.txt` changed since the cache was made.
+change would keep outputs computed with older course code (`ftcourse`), labs or pins. The build therefore
+drops the cache whenever one of PAGE_INPUTS changed since the cache was made.
 """
 from __future__ import annotations
 
@@ -35,12 +35,16 @@ def problems(log: str) -> list[str]:
     return [line for line in log.splitlines() if PROBLEM.search(line) and "[IPKernelApp]" not in line]
 
 
+# What executed pages read besides their own cells: the course code, the labs (the rubric and the lesson
+# plan are generated from them), the smoke data and the pins.
+PAGE_INPUTS = ("ftcourse/*.py", "solutions/*.ipynb", "data/*.jsonl", "requirements.txt")
+
+
 def code_stamp(book_dir: Path) -> str:
-    """What every executed page depends on besides its own cells: the course code and the pins."""
+    """A digest of PAGE_INPUTS as they are now."""
     h = hashlib.sha256()
-    for path in sorted([*book_dir.glob("ftcourse/*.py"), book_dir / "requirements.txt"]):
-        if path.exists():
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(p for pattern in PAGE_INPUTS for p in book_dir.glob(pattern)):
+        h.update(path.relative_to(book_dir).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -49,7 +53,7 @@ def drop_stale_cache(book_dir: Path) -> Path:
     cache = book_dir / "_build" / ".jupyter_cache"
     stamp = cache / "course-code.stamp"  # inside the cache, so a restored cache carries its own stamp
     if cache.exists() and (not stamp.exists() or stamp.read_text() != code_stamp(book_dir)):
-        print("book: the course code or pins changed since the last build: every page runs again", flush=True)
+        print("book: the course code, labs, data or pins changed since the last build: every page runs again", flush=True)
         shutil.rmtree(cache)
     return stamp
 
