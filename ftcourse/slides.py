@@ -31,7 +31,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from .paths import REPO_ROOT
 
-DECKS = ("intro", "ch1_peft", "ch2_lora", "ch3_quant", "ch4_merging")
+DECKS = ("intro", "ch1_peft", "ch2_lora", "ch3_quant", "ch4_merging", "recipe")
 SLIDES_DIR = "slides"
 REVEAL_DIR = "revealjs"  # inside SLIDES_DIR
 REVEAL_VERSION = "5.2.0"
@@ -199,12 +199,17 @@ def _continues(paragraph: Tag) -> bool:
 
 
 def _pages(items: list[str], most: int) -> list[list[str]]:
-    """`items` over as few slides as hold `most` each, evened out (9 -> 3+3+3, not 4+4+1)."""
+    """`items` over as few slides as hold `most` each, evened out (9 -> 3+3+3 not 4+4+1; 13 -> 4+3+3+3)."""
     if not items:
         return []
     n = -(-len(items) // most)
-    size = -(-len(items) // n)
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    size, extra = divmod(len(items), n)
+    pages, start = [], 0
+    for i in range(n):
+        end = start + size + (i < extra)
+        pages.append(items[start:end])
+        start = end
+    return pages
 
 
 def _points(points: Tag) -> list[str]:
@@ -218,6 +223,18 @@ def _points(points: Tag) -> list[str]:
         first = definition.find("p") if definition is not None else None
         out.append(f"<strong>{_inner(term)}</strong>" + (f": {first_sentences(first, 1)}" if first is not None else ""))
     return out
+
+
+def _table_points(section) -> list[str]:
+    """A summary written as a table (the recipe page's): one point a row, "<b>first cell</b> (second): the rest"."""
+    points = []
+    for table in section.find_all("table"):
+        for row in table.select("tbody tr"):
+            cells = [" ".join(_inner(p) for p in td.find_all("p")) or _inner(td) for td in row.find_all("td")]
+            if len(cells) >= 2:
+                middle = f" ({cells[1]})" if len(cells) > 2 else ""
+                points.append(f"<strong>{cells[0]}</strong>{middle}: {' '.join(cells[2:] or cells[1:])}")
+    return points
 
 
 def read_chapter(page_html: str, name: str) -> Chapter:
@@ -252,6 +269,7 @@ def read_chapter(page_html: str, name: str) -> Chapter:
         lists = sec.find_all("ul", recursive=False)
         if title == "요약":
             summary = [_inner(li) for ul in lists for li in ul.find_all("li", recursive=False)]
+            summary = summary or _table_points(sec)
             continue
         s = Section(title=title, anchor=sec.get("id", ""))
         paragraphs = [p for p in sec.find_all("p", recursive=False) if p.get_text(strip=True)]

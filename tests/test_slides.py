@@ -169,3 +169,11 @@ def test_the_summary_is_spread_evenly_over_slides_one_sentence_a_point():
     assert [len(s.select("ul > li")) for s in pages] == [3, 3, 3]
     assert [s.h2.get_text() for s in pages] == ["요약 (1/3)", "요약 (2/3)", "요약 (3/3)"]
     assert pages[0].select_one("li").get_text() == "요점 0입니다." and "설명 0" in pages[0].select_one("aside.notes").get_text()
+
+
+def test_points_are_spread_evenly_over_slides():
+    for count, most in ((9, 4), (13, 4), (4, 4), (1, 4), (10, 3)):
+        pages = slides._pages(list(range(count)), most)
+        sizes = [len(p) for p in pages]
+        assert sum(pages, []) == list(range(count)) and max(sizes) <= most, (count, sizes)
+        assert max(sizes) - min(sizes) <= 1 and len(pages) == -(-count // most), (count, sizes)
